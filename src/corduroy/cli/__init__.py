@@ -1,0 +1,1 @@
+"""The ``corduroy`` command line."""

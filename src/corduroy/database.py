@@ -1,0 +1,164 @@
+"""``Database``: one CouchDB database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from .api.documents import DocumentMethods
+from .document import AttrDict, Document
+from .drivers import Callback, dispatch, in_running_loop
+from .errors import InvalidInput, NotFound
+from .ops import server as server_ops
+from .ops.base import Op, db_path, query_string
+from .ops.documents import DbRef
+
+if TYPE_CHECKING:
+    from .couch import Couch
+
+__all__ = ["Database"]
+
+T = TypeVar("T")
+
+
+def _split_db_url(url: str) -> tuple[str | None, str]:
+    """``http://host:5984/prefix/db%2Fname`` -> (``http://host:5984/prefix/``, ``db/name``)."""
+    if "://" not in url:
+        return None, url
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    prefix, _, last = path.rpartition("/")
+    if not last:
+        raise InvalidInput(f"database url has no database name: {url!r}")
+    server = urlunsplit((parts.scheme, parts.netloc, prefix + "/", "", ""))
+    return server, unquote(last)
+
+
+class Database(DocumentMethods):
+    """A CouchDB database.
+
+    ``Database("people")`` is database ``people`` on the default server
+    (``corduroy.defaults`` / ``COUCHDB_URL``); ``Database("http://host:5984/people")``
+    names the server too. Creating one makes no request: use ``exists()`` or
+    ``Couch.db(name)`` to check.
+
+    Every method takes ``callback=`` and follows the three calling conventions.
+    In blocking code a ``Database`` is also a mapping of ids to documents:
+    ``db[id]``, ``id in db``, ``len(db)``, ``del db[id]``, ``db[id] = doc``
+    and iteration over ids.
+    """
+
+    def __init__(self, name: str, couch: Couch | None = None) -> None:
+        from .couch import shared_couch
+
+        server, dbname = _split_db_url(name) if couch is None else (None, name)
+        db_path(dbname)  # refuses an empty name or one with CR/LF/NUL
+        self.couch = couch if couch is not None else shared_couch(server)
+        self._ref = DbRef(dbname, self.couch._uuids, self.couch.document_class)
+
+    def _run(self, op: Op[T], callback: Callback | None) -> T:
+        result: T = dispatch(op, self.couch._conn, callback)
+        return result
+
+    @property
+    def url(self) -> str:
+        """The database's url, without credentials."""
+        return self.couch.db_url(self.name)
+
+    def __repr__(self) -> str:
+        return f"<Database {self.name!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Database) and (other.couch, other.name) == (self.couch, self.name)
+
+    def __hash__(self) -> int:
+        return hash((self.couch, self.name))
+
+    # -- the database itself -------------------------------------------------
+
+    def exists(self, *, callback: Callback | None = None) -> bool:
+        """Whether the database exists (a ``HEAD`` request)."""
+        return self._run(server_ops.db_exists(self.name), callback)
+
+    def info(self, *, callback: Callback | None = None) -> AttrDict:
+        """The database's info (``GET /db``): ``doc_count``, ``update_seq``, ..."""
+
+        def op() -> Op[AttrDict]:
+            from .http.messages import Request
+
+            response = yield Request("GET", self._ref.path)
+            return AttrDict(response.json())
+
+        return self._run(op(), callback)
+
+    def create(self, *, callback: Callback | None = None, **options: Any) -> Database:
+        """Create this database on its server; ``PreconditionFailed`` if it exists."""
+
+        def op() -> Op[Database]:
+            yield from server_ops.create_db(self.name, **options)
+            return self
+
+        return self._run(op(), callback)
+
+    # -- mapping protocol (blocking only) --------------------------------------
+
+    def _blocking(self, what: str) -> None:
+        if in_running_loop():
+            raise RuntimeError(
+                f"{what} would block the running event loop; "
+                "use the method form with await (e.g. await db.get(id))"
+            )
+
+    def __getitem__(self, docid: str) -> Document:
+        self._blocking("db[id]")
+        return self.get(docid)
+
+    def __setitem__(self, docid: str, doc: MutableMapping[str, Any]) -> None:
+        self._blocking("db[id] = doc")
+        doc["_id"] = docid
+        self.save(doc)
+
+    def __delitem__(self, docid: str) -> None:
+        self._blocking("del db[id]")
+        rev = self.rev(docid)
+        if rev is None:
+            raise NotFound(404, "not_found", f"no document {docid!r}")
+        self.delete(docid, rev)
+
+    def __contains__(self, docid: object) -> bool:
+        self._blocking("id in db")
+        if not isinstance(docid, str):
+            return False
+        return self.rev(docid) is not None
+
+    def __len__(self) -> int:
+        self._blocking("len(db)")
+        return int(self.info().get("doc_count", 0))
+
+    def __iter__(self) -> Iterator[str]:
+        self._blocking("iterating over a database")
+        return self._iter_ids()
+
+    def _iter_ids(self, page: int = 1000) -> Iterator[str]:
+        from .http.messages import Request
+
+        def fetch(startkey: str | None) -> Op[list[str]]:
+            options: dict[str, Any] = {"limit": page + 1}
+            if startkey is not None:
+                options["startkey"] = startkey
+            response = yield Request(
+                "GET", self._ref.path + "/_all_docs", query_string(options, ("startkey",))
+            )
+            return [row["id"] for row in response.json()["rows"]]
+
+        startkey: str | None = None
+        while True:
+            ids = self._run(fetch(startkey), None)
+            yield from ids[:page]
+            if len(ids) <= page:
+                return
+            startkey = ids[page]
+
+    def __bool__(self) -> bool:
+        return True

@@ -1,0 +1,272 @@
+"""The drivers: the only code that runs operations against a server.
+
+* :func:`run_blocking` sends each request with the blocking transport.
+* :func:`run_async` awaits each request on the running event loop.
+* :func:`dispatch` picks the convention of one call (DESIGN.md section 2):
+  a ``callback`` starts the operation on the calling thread's event loop and
+  returns a :class:`RequestReplica`; no callback inside a running loop returns an
+  awaitable; otherwise the call blocks and returns the result.
+
+A response with an error status is thrown into the operation as the matching
+:class:`~corduroy.errors.HTTPError`, so operations catch expected errors at the
+``yield`` and everything else reaches the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, TypeVar
+
+import orjson
+
+from .connection import Connection
+from .errors import CouchError, HTTPError, error_class_for
+from .http.messages import Headers, Request, Response
+from .ops.base import Op
+from .status import Status
+
+__all__ = [
+    "Callback",
+    "RequestReplica",
+    "dispatch",
+    "in_running_loop",
+    "run_async",
+    "run_blocking",
+]
+
+T = TypeVar("T")
+
+#: ``callback(data, status)``
+Callback = Callable[[Any, Status], Any]
+
+log = logging.getLogger("corduroy")
+
+
+class _Trace:
+    """Remembers the last response of a run, for the callback's ``Status``."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: Response | None = None
+
+
+def _decode_error_body(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")
+
+
+def error_for(request: Request, response: Response, conn: Connection, body: bytes) -> HTTPError:
+    """The exception for an error response (``body`` already read)."""
+    decoded = _decode_error_body(body)
+    error = reason = None
+    if isinstance(decoded, dict):
+        error = decoded.get("error")
+        reason = decoded.get("reason", decoded.get("message"))
+        if error is not None and not isinstance(error, str):
+            error = str(error)
+        if reason is not None and not isinstance(reason, str):
+            reason = str(reason)
+    elif isinstance(decoded, str) and decoded.strip():
+        reason = decoded.strip()[:200]
+    cls = error_class_for(response.status)
+    return cls(
+        response.status,
+        error,
+        reason,
+        method=request.method,
+        url=conn.url_for(request),
+        body=decoded,
+        headers=response.headers,
+    )
+
+
+def run_blocking(op: Op[T], conn: Connection, trace: _Trace | None = None) -> T:
+    """Run ``op`` to completion with blocking I/O and return its result."""
+    try:
+        request = next(op)
+        while True:
+            failure: BaseException | None = None
+            try:
+                response = conn.send(request)
+            except CouchError as exc:
+                failure = exc
+            else:
+                if trace is not None:
+                    trace.last = response
+                if response.status >= 400:
+                    body = response.body
+                    if response.stream is not None:
+                        body = response.stream.read()
+                    failure = error_for(request, response, conn, body)
+            if failure is not None:
+                request = op.throw(failure)
+            else:
+                request = op.send(response)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+    finally:
+        op.close()
+
+
+async def run_async(
+    op: Op[T], conn: Connection, trace: _Trace | None = None, first: Request | None = None
+) -> T:
+    """Run ``op`` to completion on the running event loop and return its result.
+
+    ``first`` is the operation's first request when the caller already took it
+    (the callback convention does, to build the ``RequestReplica``).
+    """
+    try:
+        request = first if first is not None else next(op)
+        while True:
+            failure: BaseException | None = None
+            try:
+                response = await conn.send_async(request)
+            except CouchError as exc:
+                failure = exc
+            else:
+                if trace is not None:
+                    trace.last = response
+                if response.status >= 400:
+                    body = response.body
+                    if response.stream is not None:
+                        body = await response.stream.read()
+                    failure = error_for(request, response, conn, body)
+            if failure is not None:
+                request = op.throw(failure)
+            else:
+                request = op.send(response)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+    finally:
+        op.close()
+
+
+def in_running_loop() -> bool:
+    """True when the calling thread is running an asyncio event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _callback_loop() -> asyncio.AbstractEventLoop:
+    """The event loop of the calling thread, running or about to run."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    ioloop_module = sys.modules.get("tornado.ioloop")
+    if ioloop_module is not None:
+        current = ioloop_module.IOLoop.current(instance=False)
+        if current is not None:
+            loop: asyncio.AbstractEventLoop = current.asyncio_loop
+            return loop
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "callback= needs an event loop on the calling thread; this thread has none "
+                "(create one, or call without callback to block)"
+            ) from None
+
+
+_REDACTED_HEADERS = frozenset({"authorization", "cookie", "x-auth-couchdb-token"})
+
+
+class RequestReplica:
+    """A copy of the first HTTP request of a call made with ``callback=``.
+
+    Returned at once by such calls, for debugging: ``method``, ``url`` (no
+    credentials), ``headers`` (secrets redacted) and ``body``. Awaiting it waits
+    until the callback has run, which keeps e.g. a Tornado handler open:
+    ``return db.get(id, callback=self.done)``.
+    """
+
+    __slots__ = ("_done", "body", "headers", "method", "url")
+
+    def __init__(self, request: Request, conn: Connection, done: asyncio.Future[None]) -> None:
+        self.method = request.method
+        self.url = conn.url_for(request)
+        self.headers = Headers(
+            (name, "<redacted>" if name.lower() in _REDACTED_HEADERS else value)
+            for name, value in request.headers
+        )
+        body = request.body
+        self.body: bytes | None = body if isinstance(body, bytes) else None
+        self._done = done
+
+    @property
+    def done(self) -> bool:
+        """True once the callback has run."""
+        return self._done.done()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._done.__await__()
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url}>"
+
+
+def _start_callback(op: Op[Any], conn: Connection, callback: Callback) -> RequestReplica:
+    loop = _callback_loop()
+    first = next(op)  # pure: builds the request, may refuse bad input before any I/O
+    trace = _Trace()
+    done: asyncio.Future[None] = loop.create_future()
+    task = loop.create_task(run_async(op, conn, trace, first))
+
+    def deliver(task: asyncio.Task[Any]) -> None:
+        try:
+            if task.cancelled():
+                exc: BaseException = asyncio.CancelledError()
+                callback(None, Status.failure(exc, trace.last))
+            elif (failure := task.exception()) is not None:
+                data = failure.body if isinstance(failure, HTTPError) else None
+                callback(data, Status.failure(failure, trace.last))
+            else:
+                callback(task.result(), Status.success(trace.last))
+        except Exception as exc:  # the user's callback failed: report it like asyncio does
+            loop.call_exception_handler(
+                {"message": f"exception in corduroy callback {callback!r}", "exception": exc}
+            )
+        finally:
+            if not done.done():
+                done.set_result(None)
+
+    task.add_done_callback(deliver)
+    return RequestReplica(first, conn, done)
+
+
+def dispatch(op: Op[T], conn: Connection, callback: Callback | None = None) -> Any:
+    """Run ``op`` in the convention the call asks for (see the module docstring)."""
+    if callback is not None:
+        return _start_callback(op, conn, callback)
+    if in_running_loop():
+        return run_async(op, conn)
+    return run_blocking(op, conn)
+
+
+def awaitable(value: Awaitable[T] | T) -> Coroutine[Any, Any, T]:
+    """Wrap a call's result so it can always be awaited (typed helper)."""
+
+    async def _wait() -> T:
+        if isinstance(value, Awaitable):
+            result: T = await value
+            return result
+        return value
+
+    return _wait()

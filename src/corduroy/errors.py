@@ -1,0 +1,213 @@
+"""corduroy's exceptions, in one tree::
+
+    CouchError
+     +-- HTTPError                the server answered with an error status
+     |    +-- BadRequest            400
+     |    +-- Unauthorized          401
+     |    +-- Forbidden             403
+     |    +-- NotFound              404  (also a KeyError)
+     |    +-- MethodNotAllowed      405
+     |    +-- NotAcceptable         406
+     |    +-- Conflict              409
+     |    +-- PreconditionFailed    412
+     |    +-- RequestEntityTooLarge 413
+     |    +-- UnsupportedMediaType  415
+     |    +-- RangeNotSatisfiable   416
+     |    +-- ExpectationFailed     417
+     |    +-- TooManyRequests       429
+     |    +-- ServerError           5xx
+     +-- TransportError           no (complete) answer: connect failed, timeout, dropped
+     |    +-- ConnectError
+     |    +-- Timeout
+     |    +-- ConnectionDropped
+     +-- InvalidInput             refused before anything was sent (also a ValueError)
+
+Status codes map to classes through a registry filled by ``__init_subclass__``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "ConnectError",
+    "ConnectionDropped",
+    "CouchError",
+    "ExpectationFailed",
+    "Forbidden",
+    "HTTPError",
+    "InvalidInput",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "NotFound",
+    "PreconditionFailed",
+    "RangeNotSatisfiable",
+    "RequestEntityTooLarge",
+    "ServerError",
+    "Timeout",
+    "TooManyRequests",
+    "TransportError",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "error_class_for",
+]
+
+_by_code: dict[int, type[HTTPError]] = {}
+
+
+class CouchError(Exception):
+    """Base of every exception corduroy raises."""
+
+
+class InvalidInput(CouchError, ValueError):
+    """An argument was refused before any request was sent."""
+
+
+class TransportError(CouchError):
+    """The request got no complete answer (connect failed, timeout, connection dropped)."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        where = f" ({method} {url})" if method else ""
+        super().__init__(message + where)
+
+
+class ConnectError(TransportError):
+    """The connection could not be opened."""
+
+
+class Timeout(TransportError):
+    """Connecting or waiting for the answer took longer than the timeout."""
+
+
+class ConnectionDropped(TransportError):
+    """The server closed the connection before the whole answer arrived."""
+
+
+class HTTPError(CouchError):
+    """The server answered with an error status.
+
+    ``code`` is the HTTP status, ``error`` and ``reason`` come from CouchDB's JSON
+    body, ``method`` and ``url`` (credentials redacted) name the request, and
+    ``body`` is the decoded body.
+    """
+
+    code: ClassVar[int] = 0
+
+    def __init_subclass__(cls, code: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+            _by_code[code] = cls
+
+    def __init__(
+        self,
+        status: int = 0,
+        error: str | None = None,
+        reason: str | None = None,
+        *,
+        method: str = "",
+        url: str = "",
+        body: Any = None,
+        headers: Any = None,
+    ) -> None:
+        self.status = status or type(self).code
+        self.error = error
+        self.reason = reason
+        self.method = method
+        self.url = url
+        self.body = body
+        self.headers = headers
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        what = ": ".join(str(part) for part in (self.error, self.reason) if part)
+        where = f" ({self.method} {self.url})" if self.method else ""
+        return f"{self.status} {what or 'error'}{where}"
+
+    def __str__(self) -> str:
+        return self._message()
+
+    def __reduce__(self) -> Any:
+        return (
+            _rebuild,
+            (type(self), self.status, self.error, self.reason, self.method, self.url, self.body),
+        )
+
+
+def _rebuild(
+    cls: type[HTTPError], status: int, error: Any, reason: Any, method: str, url: str, body: Any
+) -> HTTPError:
+    return cls(status, error, reason, method=method, url=url, body=body)
+
+
+class BadRequest(HTTPError, code=400):
+    """400: the request was malformed (bad JSON, a bad option, an illegal id)."""
+
+
+class Unauthorized(HTTPError, code=401):
+    """401: credentials missing or wrong."""
+
+
+class Forbidden(HTTPError, code=403):
+    """403: not allowed (also a ``validate_doc_update`` rejection)."""
+
+
+class NotFound(HTTPError, KeyError, code=404):
+    """404: no such database, document, attachment or design function."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self._message()
+
+
+class MethodNotAllowed(HTTPError, code=405):
+    """405: the endpoint does not take this method."""
+
+
+class NotAcceptable(HTTPError, code=406):
+    """406: the server cannot answer in an accepted format."""
+
+
+class Conflict(HTTPError, code=409):
+    """409: the document's ``_rev`` is not the current one."""
+
+
+class PreconditionFailed(HTTPError, code=412):
+    """412: the database exists already (or another precondition failed)."""
+
+
+class RequestEntityTooLarge(HTTPError, code=413):
+    """413: the document or request is larger than the server accepts."""
+
+
+class UnsupportedMediaType(HTTPError, code=415):
+    """415: wrong Content-Type for the endpoint."""
+
+
+class RangeNotSatisfiable(HTTPError, code=416):
+    """416: the requested byte range is outside the attachment."""
+
+
+class ExpectationFailed(HTTPError, code=417):
+    """417: e.g. ``all_or_nothing`` on CouchDB 2+."""
+
+
+class TooManyRequests(HTTPError, code=429):
+    """429: rate limited (hosted CouchDB)."""
+
+
+class ServerError(HTTPError, code=500):
+    """5xx: the server failed."""
+
+
+def error_class_for(status: int) -> type[HTTPError]:
+    """The exception class for an HTTP error status (any 5xx is ``ServerError``)."""
+    cls = _by_code.get(status)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return ServerError
+    return HTTPError

@@ -1,0 +1,183 @@
+"""The values that cross the boundary between operations and transports.
+
+Operations (``corduroy.ops``) yield :class:`Request` values and receive
+:class:`Response` values; they never see a socket. Transports
+(``corduroy.http.sync_pool`` and ``corduroy.http.async_pool``) turn one into the
+other. Both sides share these types, so they hold no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import orjson
+
+__all__ = [
+    "AsyncBody",
+    "Body",
+    "Headers",
+    "Request",
+    "Response",
+    "SyncBody",
+    "encode_query",
+]
+
+#: A request body: nothing, bytes, or chunks sent with chunked transfer encoding.
+Body = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only HTTP headers; repeated fields are joined with ``, ``."""
+
+    __slots__ = ("_items", "_map")
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+        self._items: list[tuple[str, str]] = pairs
+        merged: dict[str, tuple[str, str]] = {}
+        for name, value in pairs:
+            key = name.lower()
+            if key in merged:
+                merged[key] = (merged[key][0], merged[key][1] + ", " + value)
+            else:
+                merged[key] = (name, value)
+        self._map = merged
+
+    def __getitem__(self, name: str) -> str:
+        return self._map[name.lower()][1]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._map
+
+    def __iter__(self) -> Iterator[str]:
+        return (original for original, _ in self._map.values())
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of a repeated header (``Set-Cookie``), in arrival order."""
+        key = name.lower()
+        return [v for n, v in self._items if n.lower() == key]
+
+    def raw(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict((k, v) for k, v in self._map.values())!r})"
+
+
+def _encode_param(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def encode_query(params: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str:
+    """Percent-encode query parameters; ``None`` values are left out.
+
+    Strings are sent as they are, booleans as ``true``/``false``, other values as
+    JSON. Operations that need JSON-encoded strings (view keys) encode them first.
+    """
+    pairs = params.items() if isinstance(params, Mapping) else params
+    parts = []
+    for name, value in pairs:
+        if value is None:
+            continue
+        parts.append(quote(name, safe="") + "=" + quote(_encode_param(value), safe=""))
+    return "&".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request, described, not sent.
+
+    ``path`` is already percent-encoded and relative to the server's root url
+    (``/db/doc%2Fid``); the transport prepends any base path of the server url.
+    ``query`` holds the already-encoded query string (see :func:`encode_query`).
+    ``stream`` asks the transport for a :class:`Response` whose body is left on
+    the connection and read through ``Response.stream``.
+    """
+
+    method: str
+    path: str
+    query: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Body = None
+    stream: bool = False
+    #: safe to send again after a failure (GET/HEAD and read-only POSTs)
+    idempotent: bool | None = None
+    #: per-request read timeout override, in seconds
+    timeout: float | None = None
+
+    @property
+    def target(self) -> str:
+        return self.path + ("?" + self.query if self.query else "")
+
+    @property
+    def is_idempotent(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in ("GET", "HEAD", "OPTIONS")
+
+    def header(self, name: str) -> str | None:
+        key = name.lower()
+        for n, v in self.headers:
+            if n.lower() == key:
+                return v
+        return None
+
+
+class SyncBody(Protocol):
+    """A response body still on the wire (blocking)."""
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (all that is left for -1); ``b""`` at the end."""
+        ...
+
+    def close(self) -> None:
+        """Stop reading; the connection is discarded unless the body was fully read."""
+        ...
+
+
+class AsyncBody(Protocol):
+    """A response body still on the wire (asyncio)."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Response:
+    """A received HTTP response.
+
+    ``body`` holds the whole body, unless the request asked to ``stream``: then
+    ``body`` is ``b""`` and ``stream`` is a :class:`SyncBody` or :class:`AsyncBody`.
+    """
+
+    status: int
+    headers: Headers
+    body: bytes = b""
+    stream: Any = None
+    reason: str = ""
+    _json: Any = field(default=None, repr=False)
+    _decoded: bool = field(default=False, repr=False)
+
+    def json(self) -> Any:
+        """The body decoded as JSON (cached); ``None`` for an empty body."""
+        if not self._decoded:
+            self._json = orjson.loads(self.body) if self.body else None
+            self._decoded = True
+        return self._json
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")

@@ -1,0 +1,158 @@
+"""What every operation shares: the ``Op`` type, paths, JSON bodies and input checks.
+
+An operation is a generator that yields :class:`~corduroy.http.messages.Request`
+values and is sent back :class:`~corduroy.http.messages.Response` values. A
+response with an error status is not sent back: the driver throws the matching
+:class:`~corduroy.errors.HTTPError` in at the ``yield``, so an operation handles
+an expected error with ``try``/``except`` around its ``yield``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import orjson
+
+from ..errors import InvalidInput
+from ..http.messages import Request, Response, encode_query
+
+__all__ = [
+    "JSON_HEADERS",
+    "Op",
+    "db_path",
+    "doc_path",
+    "dumps",
+    "json_request",
+    "query_string",
+    "validate_id",
+]
+
+T = TypeVar("T")
+
+#: An operation that returns ``T``.
+Op = Generator[Request, Response, T]
+
+JSON_HEADERS = (("Content-Type", "application/json"),)
+
+_DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY if hasattr(orjson, "OPT_SERIALIZE_NUMPY") else 0
+_RESERVED_PREFIXES = ("_design/", "_local/")
+
+
+def _bad_char(text: str) -> str | None:
+    for ch in ("\r", "\n", "\x00"):
+        if ch in text:
+            return {"\r": "CR", "\n": "LF", "\x00": "NUL"}[ch]
+    return None
+
+
+def validate_id(docid: Any, what: str = "document id") -> str:
+    """Return ``docid`` if it can be sent, else raise :class:`InvalidInput` naming it."""
+    if not isinstance(docid, str):
+        raise InvalidInput(f"{what} must be a str, not {type(docid).__name__}: {docid!r}")
+    if not docid:
+        raise InvalidInput(f"{what} must not be empty")
+    bad = _bad_char(docid)
+    if bad:
+        raise InvalidInput(f"{what} {docid!r} contains a {bad} character")
+    return docid
+
+
+def db_path(name: str) -> str:
+    """The percent-encoded path of database ``name`` (``/`` in a name is ``%2F``)."""
+    return "/" + quote(validate_id(name, "database name"), safe="")
+
+
+def doc_path(db: str, docid: str, *rest: str) -> str:
+    """The path of a document (and of an attachment or design function under it).
+
+    ``/`` in an id is encoded, except after ``_design/`` and ``_local/``; every
+    other character that is not unreserved is percent-encoded, ``+`` included.
+    """
+    validate_id(docid)
+    for prefix in _RESERVED_PREFIXES:
+        if docid.startswith(prefix) and len(docid) > len(prefix):
+            encoded = prefix + quote(docid[len(prefix) :], safe="")
+            break
+    else:
+        encoded = quote(docid, safe="")
+    path = db_path(db) + "/" + encoded
+    for part in rest:
+        path += "/" + quote(part, safe="/")
+    return path
+
+
+def _find_unrepresentable(value: Any, where: str) -> str | None:
+    """The field path of the first NaN or infinity in ``value``, if any."""
+    if isinstance(value, float):
+        return where if not math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _find_unrepresentable(item, f"{where}.{key}" if where else str(key))
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _find_unrepresentable(item, f"{where}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping) and isinstance(value.get("_id"), str):
+        return f"document {value['_id']!r}"
+    return "the request body"
+
+
+def dumps(value: Any) -> bytes:
+    """Encode ``value`` as JSON, refusing what JSON cannot carry.
+
+    NaN and infinities (which orjson would quietly turn into ``null``), non-string
+    keys and values of unknown types raise :class:`InvalidInput` naming the
+    document and the field, before anything is sent.
+    """
+    try:
+        data = orjson.dumps(value, option=_DUMP_OPTS)
+    except TypeError as exc:
+        raise InvalidInput(f"{_describe(value)} cannot be encoded as JSON: {exc}") from None
+    if b"null" in data:  # orjson writes NaN and infinities as null: look closer only then
+        found = _find_unrepresentable(value, "")
+        if found:
+            raise InvalidInput(
+                f"{_describe(value)}: field {found!r} is NaN or infinite, which JSON cannot carry"
+            )
+    return data
+
+
+def query_string(params: Mapping[str, Any] | None, json_keys: tuple[str, ...] = ()) -> str:
+    """Encode query options; the names in ``json_keys`` are always sent as JSON."""
+    if not params:
+        return ""
+    items: list[tuple[str, Any]] = []
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in json_keys:
+            value = dumps(value).decode()
+        items.append((name, value))
+    return encode_query(items)
+
+
+def json_request(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    query: str = "",
+    idempotent: bool | None = None,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Request:
+    """A request whose body (if not ``None``) is ``body`` encoded as JSON."""
+    if body is None:
+        return Request(method, path, query, headers, None, idempotent=idempotent)
+    return Request(
+        method, path, query, JSON_HEADERS + headers, dumps(body), idempotent=idempotent
+    )

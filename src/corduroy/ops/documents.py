@@ -1,0 +1,188 @@
+"""Document operations: get, save and delete, one document or a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..document import AttrDict, Document
+from ..errors import InvalidInput, NotFound
+from ..http.messages import Request
+from .base import Op, db_path, doc_path, json_request, query_string, validate_id
+from .server import UuidCache, take_uuids
+
+__all__ = [
+    "DbRef",
+    "SaveResult",
+    "bulk_docs",
+    "delete_doc",
+    "doc_rev",
+    "get_doc",
+    "get_docs",
+    "prepare_docs",
+    "put_doc",
+]
+
+#: get options whose values are sent as JSON
+_JSON_OPTIONS = ("atts_since",)
+
+
+@dataclass(frozen=True, slots=True)
+class DbRef:
+    """What an operation needs to know about a database (no I/O)."""
+
+    name: str
+    uuids: UuidCache = field(default_factory=UuidCache, compare=False)
+    doc_class: type[Document] = Document
+
+    @property
+    def path(self) -> str:
+        return db_path(self.name)
+
+    def doc_path(self, docid: str, *rest: str) -> str:
+        return doc_path(self.name, docid, *rest)
+
+
+def _get_query(options: Mapping[str, Any]) -> str:
+    opts = dict(options)
+    open_revs = opts.get("open_revs")
+    if open_revs is not None and not isinstance(open_revs, str):
+        opts["open_revs"] = list(open_revs)
+        return query_string(opts, (*_JSON_OPTIONS, "open_revs"))
+    return query_string(opts, _JSON_OPTIONS)
+
+
+def get_doc(db: DbRef, docid: str, **options: Any) -> Op[Any]:
+    """``GET /db/docid``: one document (options: rev, revs, revs_info, conflicts, ...).
+
+    With ``open_revs`` the answer is a list with one ``Document`` per found leaf
+    and ``None`` for each requested revision that is missing.
+    """
+    response = yield Request("GET", db.doc_path(docid), _get_query(options))
+    body = response.json()
+    if isinstance(body, list):  # open_revs
+        return [db.doc_class(item["ok"]) if "ok" in item else None for item in body]
+    return db.doc_class(body)
+
+
+def get_docs(db: DbRef, ids: Sequence[str]) -> Op[list[Document | None]]:
+    """Many documents in one request, in the order of ``ids``; ``None`` where missing."""
+    keys = [validate_id(i) for i in ids]
+    if not keys:
+        return []
+    response = yield json_request(
+        "POST", db.path + "/_all_docs", {"keys": keys}, query="include_docs=true", idempotent=True
+    )
+    found: list[Document | None] = []
+    for row in response.json()["rows"]:
+        doc = row.get("doc")
+        found.append(db.doc_class(doc) if isinstance(doc, dict) else None)
+    return found
+
+
+def doc_rev(db: DbRef, docid: str) -> Op[str | None]:
+    """The current ``_rev`` of a document (``HEAD``), or ``None`` if it does not exist."""
+    try:
+        response = yield Request("HEAD", db.doc_path(docid))
+    except NotFound:
+        return None
+    etag = response.headers.get("etag", "").strip('"')
+    number, dash, _ = etag.partition("-")
+    if dash and number.isdigit():  # CouchDB: the ETag is the rev
+        return etag
+    doc = yield from get_doc(db, docid)  # pouchdb-server: ETag is a body hash
+    rev: str | None = doc.get("_rev")
+    return rev
+
+
+def _check_doc(doc: Any, index: int | None = None) -> MutableMapping[str, Any]:
+    if not isinstance(doc, MutableMapping):
+        where = f" at index {index}" if index is not None else ""
+        raise InvalidInput(f"a document must be a dict, got {type(doc).__name__}{where}")
+    docid = doc.get("_id")
+    if docid is not None:
+        validate_id(docid)
+    return doc
+
+
+def prepare_docs(db: DbRef, docs: Sequence[Any]) -> Op[list[MutableMapping[str, Any]]]:
+    """Check every document, then give each one without ``_id`` a server-made id."""
+    checked = [_check_doc(doc, i) for i, doc in enumerate(docs)]
+    missing = [doc for doc in checked if doc.get("_id") is None]
+    if missing:
+        ids = yield from take_uuids(db.uuids, len(missing))
+        for doc, new_id in zip(missing, ids, strict=True):
+            doc["_id"] = new_id
+    return checked
+
+
+@dataclass(slots=True)
+class SaveResult:
+    """Per-document outcome of a write: the docs written and the ones refused."""
+
+    written: list[MutableMapping[str, Any]] = field(default_factory=list)
+    failed: list[tuple[MutableMapping[str, Any], str, str]] = field(default_factory=list)
+
+
+def put_doc(db: DbRef, doc: Any, **options: Any) -> Op[AttrDict]:
+    """``PUT /db/docid``: write one document; sets its ``_id``/``_rev`` in place.
+
+    Raises :class:`~corduroy.errors.Conflict` when its ``_rev`` is not current.
+    """
+    (doc,) = yield from prepare_docs(db, [doc])
+    response = yield json_request("PUT", db.doc_path(doc["_id"]), doc, query=query_string(options))
+    result = AttrDict(response.json())
+    if "rev" in result:
+        doc["_rev"] = result["rev"]
+    return result
+
+
+def bulk_docs(db: DbRef, docs: Sequence[Any], **options: Any) -> Op[SaveResult]:
+    """``POST /db/_bulk_docs``: write many documents in one request.
+
+    Options: ``new_edits`` (False to store revisions as given, as replication
+    does), ``all_or_nothing``. Successful docs get their new ``_rev`` in place.
+    """
+    prepared = yield from prepare_docs(db, docs)
+    body: dict[str, Any] = {"docs": prepared}
+    for name in ("new_edits", "all_or_nothing"):
+        if options.get(name) is not None:
+            body[name] = options.pop(name)
+    response = yield json_request(
+        "POST", db.path + "/_bulk_docs", body, query=query_string(options)
+    )
+    outcome = SaveResult()
+    results = response.json()
+    if not results:  # new_edits=False answers []
+        outcome.written.extend(prepared)
+        return outcome
+    for doc, result in zip(prepared, results, strict=False):
+        if "error" in result:
+            outcome.failed.append((doc, str(result["error"]), str(result.get("reason", ""))))
+        else:
+            if "rev" in result:
+                doc["_rev"] = result["rev"]
+            outcome.written.append(doc)
+    return outcome
+
+
+def delete_doc(db: DbRef, doc: Any, rev: str | None = None) -> Op[AttrDict]:
+    """``DELETE /db/docid?rev=``: delete a document given as a dict or as an id.
+
+    With a dict, its ``_rev`` is used and replaced in place by the deletion's
+    revision. Raises :class:`~corduroy.errors.Conflict` if the rev is stale.
+    """
+    if isinstance(doc, Mapping):
+        docid = doc.get("_id")
+        rev = rev or doc.get("_rev")
+    else:
+        docid = doc
+    docid = validate_id(docid)
+    if not rev:
+        raise InvalidInput(f"deleting document {docid!r} needs its _rev")
+    response = yield Request("DELETE", db.doc_path(docid), query_string({"rev": rev}))
+    result = AttrDict(response.json())
+    if isinstance(doc, MutableMapping) and "rev" in result:
+        doc["_rev"] = result["rev"]
+    return result
