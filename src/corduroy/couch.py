@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .api.server import ServerMethods
+from .api.couch_admin import CouchAdminMethods
+from .api.couch_replication import CouchReplicationMethods
 from .config import defaults
 from .connection import Connection, ServerUrl, parse_server_url
 from .document import Document
@@ -53,7 +54,7 @@ def _resolve_url(url: str | None) -> str:
     return url
 
 
-class Couch(ServerMethods):
+class Couch(CouchAdminMethods, CouchReplicationMethods):
     """A CouchDB server.
 
     ``Couch()`` uses ``corduroy.defaults`` (or ``COUCHDB_URL``); ``Couch(url)``

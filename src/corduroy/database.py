@@ -6,7 +6,14 @@ from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from .api.admin import DatabaseAdminMethods
+from .api.attachments import AttachmentMethods
+from .api.changes import ChangesMethods
+from .api.conflicts import ConflictMethods
 from .api.documents import DocumentMethods
+from .api.formatters import FormatterMethods
+from .api.replication import DatabaseReplicationMethods
+from .api.views import ViewMethods
 from .document import AttrDict, Document
 from .drivers import Callback, dispatch, in_running_loop
 from .errors import InvalidInput, NotFound
@@ -35,7 +42,16 @@ def _split_db_url(url: str) -> tuple[str | None, str]:
     return server, unquote(last)
 
 
-class Database(DocumentMethods):
+class Database(
+    DocumentMethods,
+    ConflictMethods,
+    ViewMethods,
+    FormatterMethods,
+    AttachmentMethods,
+    ChangesMethods,
+    DatabaseReplicationMethods,
+    DatabaseAdminMethods,
+):
     """A CouchDB database.
 
     ``Database("people")`` is database ``people`` on the default server

@@ -32,6 +32,7 @@ from .status import Status
 __all__ = [
     "Callback",
     "RequestReplica",
+    "Streamed",
     "dispatch",
     "in_running_loop",
     "run_async",
@@ -44,6 +45,24 @@ T = TypeVar("T")
 Callback = Callable[[Any, Status], Any]
 
 log = logging.getLogger("corduroy")
+
+
+class Streamed:
+    """Base of operation results that still hold a response body on the wire.
+
+    An operation may return one (views, changes, attachment downloads). After
+    the operation ends, the blocking driver calls ``finish_sync()`` and the
+    asyncio driver awaits ``finish_async()``; what they return is the call's
+    result. A blocking result may stay lazy (stream rows as they are iterated);
+    an asyncio result is typically read in full here, since plain ``for`` over
+    it could not await.
+    """
+
+    def finish_sync(self) -> Any:
+        return self
+
+    async def finish_async(self) -> Any:
+        return self
 
 
 class _Trace:
@@ -113,6 +132,9 @@ def run_blocking(op: Op[T], conn: Connection, trace: _Trace | None = None) -> T:
                 request = op.send(response)
     except StopIteration as stop:
         result: T = stop.value
+        if isinstance(result, Streamed):
+            finished: T = result.finish_sync()
+            return finished
         return result
     finally:
         op.close()
@@ -148,6 +170,9 @@ async def run_async(
                 request = op.send(response)
     except StopIteration as stop:
         result: T = stop.value
+        if isinstance(result, Streamed):
+            finished: T = await result.finish_async()
+            return finished
         return result
     finally:
         op.close()

@@ -1,0 +1,9 @@
+"""The _changes feed and follow()."""
+
+from __future__ import annotations
+
+from .base import DatabaseBase
+
+
+class ChangesMethods(DatabaseBase):
+    """Mixed into ``Database``."""
