@@ -17,9 +17,9 @@ from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corduroy  # noqa: E402
-from corduroy import Couch, NotFound  # noqa: E402
-from corduroy.testing.server import EmbeddedServer, server_url_from_env  # noqa: E402
+import corduroy
+from corduroy import Couch, NotFound
+from corduroy.testing.server import EmbeddedServer, server_url_from_env
 
 GUIDE_DBS = [
     "people", "mine", "some_db_name", "underlings", "backbench", "dosac", "mannion", "tucker",
@@ -39,9 +39,8 @@ def free_port() -> int:
 
 
 async def hello_tornado(couch: Couch) -> None:
-    from tornado.httpclient import AsyncHTTPClient
-
     import hello_tornado as app_module
+    from tornado.httpclient import AsyncHTTPClient
 
     people = await couch.db("people", create_if_missing=True)
     await people.save({"_id": "ollie", "first": "Oliver", "last": "Reeder"})
