@@ -1,0 +1,71 @@
+# corduroy: build, lint, test, demo.
+#
+# A fresh clone needs only Python 3.11+, Node 20 and npm:  make test
+#
+#   make venv         .venv with corduroy installed editable, plus [dev,tornado]
+#   make server-deps  pouchdb-server 4.2.0 (the embedded test server) into tools/couch-standin
+#   make lint         ruff + mypy --strict
+#   make test         lint, then pytest (the pytest plugin starts its own pouchdb-server;
+#                     set COUCHDB_URL to test against another server)
+#   make demo         run examples/demo.py against an embedded server (or $COUCHDB_URL)
+#   make clean        remove everything generated (.venv, node_modules, caches, builds)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+.DELETE_ON_ERROR:
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STANDIN := tools/couch-standin
+# The stamps live inside the dirs they describe, so deleting the dir forces a rebuild.
+VENV_STAMP := $(VENV)/.corduroy-installed
+STANDIN_STAMP := $(STANDIN)/node_modules/.corduroy-installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: all venv server-deps lint test demo clean
+
+all: test
+
+venv: $(VENV_STAMP)
+	@:
+
+$(VENV_STAMP): pyproject.toml
+	@echo "==> .venv: installing corduroy[dev,tornado] (editable) with $(PYTHON)"
+	@test -n "$(PYTHON)" || { echo "error: python3.11 or python3 is required" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "error: $(PYTHON) is older than 3.11; run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet -e '.[dev,tornado]'
+	@touch $@
+
+server-deps: $(STANDIN_STAMP)
+	@:
+
+$(STANDIN_STAMP): $(STANDIN)/package.json $(STANDIN)/package-lock.json
+	@echo "==> $(STANDIN): npm ci (pouchdb-server 4.2.0)"
+	@command -v npm >/dev/null || { echo "error: npm (Node 20) is required" >&2; exit 1; }
+	@npm ci --prefix $(STANDIN) --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+lint: venv
+	@echo "==> ruff"
+	@$(BIN)/ruff check src tests bench examples
+	@echo "==> mypy"
+	@$(BIN)/mypy
+
+test: venv server-deps
+	@$(MAKE) --no-print-directory lint
+	@echo "==> pytest"
+	@$(BIN)/pytest
+
+demo: venv server-deps
+	@$(BIN)/python examples/demo.py
+
+clean:
+	rm -rf $(VENV) $(STANDIN)/node_modules build dist site
+	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find src tests bench examples -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true
+	find src -maxdepth 2 -name '*.egg-info' -type d -prune -exec rm -rf {} + 2>/dev/null || true

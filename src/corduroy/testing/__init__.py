@@ -1,0 +1,1 @@
+"""Testing helpers: an embedded CouchDB stand-in (pouchdb-server) and the pytest plugin."""
