@@ -1,0 +1,392 @@
+"""The blocking transport: a thread-safe keep-alive pool of ``socket``/``ssl`` connections."""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from time import monotonic, perf_counter
+
+from corduroy.errors import (
+    ConnectError,
+    ConnectionDropped,
+    InvalidInput,
+    Timeout,
+    TransportError,
+)
+from corduroy.http.config import HTTPConfig, Origin
+from corduroy.http.messages import Headers, Request, Response
+from corduroy.http.wire import (
+    LAST_CHUNK,
+    IncompleteResponse,
+    ParseError,
+    RequestSerializer,
+    ResponseParser,
+    encode_chunk,
+)
+
+__all__ = ["SyncTransport"]
+
+_log = logging.getLogger("corduroy.http")
+_DEBUG = logging.DEBUG
+_RECV_SIZE = 65536
+_FIXED = (bytes, bytearray, memoryview)
+
+_transports: weakref.WeakSet[SyncTransport] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_transports):
+        transport._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _Retry(Exception):
+    """A reused connection failed before any byte of the response arrived."""
+
+
+class _Connection:
+    __slots__ = ("generation", "idle_since", "parser", "reused", "sock", "timeout")
+
+    def __init__(self, sock: socket.socket, timeout: float | None, generation: int) -> None:
+        self.sock = sock
+        self.parser = ResponseParser()
+        self.timeout = timeout
+        self.idle_since = 0.0
+        self.reused = False
+        self.generation = generation
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class SyncTransport:
+    """Sends :class:`Request` values over keep-alive connections to one origin.
+
+    ``base_url`` is ``http(s)://host[:port][/base/path]``, without credentials.
+    ``default_headers`` go out with every request (a request's own header of the
+    same name replaces them). Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        config: HTTPConfig | None = None,
+        default_headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.config = config if config is not None else HTTPConfig()
+        self.origin = Origin.parse(base_url)
+        self._serializer = RequestSerializer(
+            self.origin.host_header, self.origin.base_path, default_headers
+        )
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._idle: list[_Connection] = []
+        self._count = 0
+        self._waiting = 0
+        self._generation = 0
+        _transports.add(self)
+
+    def __repr__(self) -> str:
+        return f"<SyncTransport {self.origin.url}>"
+
+    # pool
+
+    def _acquire(self, request: Request) -> _Connection:
+        expiry = self.config.keepalive_expiry
+        deadline: float | None = None
+        with self._lock:
+            while True:
+                idle = self._idle
+                while idle:
+                    conn = idle.pop()
+                    if monotonic() - conn.idle_since <= expiry:
+                        conn.reused = True
+                        return conn
+                    self._count -= 1
+                    conn.close()
+                if self._count < self.config.max_connections:
+                    self._count += 1
+                    break
+                wait = self.config.connect_timeout
+                if wait is not None:
+                    if deadline is None:
+                        deadline = monotonic() + wait
+                    wait = deadline - monotonic()
+                    if wait <= 0:
+                        raise Timeout("no free connection in the pool", **self._where(request))
+                self._waiting += 1
+                try:
+                    self._cond.wait(wait)
+                finally:
+                    self._waiting -= 1
+        try:
+            return self._connect(request)
+        except BaseException:
+            self._forget()
+            raise
+
+    def _connect(self, request: Request) -> _Connection:
+        origin, config = self.origin, self.config
+        try:
+            sock = socket.create_connection((origin.host, origin.port), config.connect_timeout)
+        except TimeoutError:
+            raise Timeout("timed out connecting", **self._where(request)) from None
+        except OSError as exc:
+            raise ConnectError(f"cannot connect: {exc}", **self._where(request)) from exc
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if origin.tls:
+                context = config.get_ssl_context()
+                sock = context.wrap_socket(sock, server_hostname=origin.host)
+        except TimeoutError:
+            sock.close()
+            raise Timeout("timed out in the TLS handshake", **self._where(request)) from None
+        except OSError as exc:  # ssl.SSLError is an OSError
+            sock.close()
+            raise ConnectError(f"TLS handshake failed: {exc}", **self._where(request)) from exc
+        return _Connection(sock, config.connect_timeout, self._generation)
+
+    def _release(self, conn: _Connection) -> None:
+        if not conn.parser.keep_alive or conn.generation != self._generation:
+            self._discard(conn)
+            return
+        conn.idle_since = monotonic()
+        with self._lock:
+            self._idle.append(conn)
+            if self._waiting:
+                self._cond.notify()
+
+    def _discard(self, conn: _Connection) -> None:
+        conn.close()
+        if conn.generation == self._generation:
+            self._forget()
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._count -= 1
+            if self._waiting:
+                self._cond.notify()
+
+    def close(self) -> None:
+        """Close the idle connections (connections in use close when released)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+        for conn in idle:
+            conn.close()
+
+    def _reset_after_fork(self) -> None:
+        for conn in self._idle:
+            conn.close()  # the parent keeps its own descriptor
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._idle = []
+        self._count = self._waiting = 0
+        self._generation += 1
+
+    # requests
+
+    def _where(self, request: Request) -> dict[str, str]:
+        return {"method": request.method, "url": self.origin.url + request.target}
+
+    def send(self, request: Request) -> Response:
+        """Send ``request`` and return the response (see :class:`Response`)."""
+        started = perf_counter() if _log.isEnabledFor(_DEBUG) else 0.0
+        head = self._serializer.head(request)
+        body = request.body
+        replayable = body is None or isinstance(body, _FIXED)
+        timeout = request.timeout if request.timeout is not None else self.config.read_timeout
+        conn = self._acquire(request)
+        owned = True  # conn counts against the pool until discarded
+        try:
+            if not replayable and conn.reused and _readable(conn.sock):
+                owned = False
+                self._discard(conn)  # closed by the server while idle
+                conn = self._acquire(request)
+                owned = True
+            try:
+                self._exchange(conn, request, head, timeout)
+            except _Retry:
+                owned = False
+                self._discard(conn)
+                if not replayable:
+                    raise ConnectionDropped(
+                        "connection closed before a response", **self._where(request)
+                    ) from None
+                conn = self._acquire_fresh(request)
+                owned = True
+                self._exchange(conn, request, head, timeout)
+        except BaseException:
+            if owned:
+                self._discard(conn)
+            raise
+        parser = conn.parser
+        if request.stream:
+            stream = SyncStream(self, conn, request)
+            response = Response(parser.status, Headers(parser.headers), stream=stream)
+            if parser.complete and not parser.buffered:
+                stream.close()
+        else:
+            response = Response(parser.status, Headers(parser.headers), parser.take())
+            self._release(conn)
+        if started:
+            ms = (perf_counter() - started) * 1000
+            url = self.origin.url + request.target
+            _log.debug("%s %s %d %.1fms", request.method, url, response.status, ms)
+        return response
+
+    def _acquire_fresh(self, request: Request) -> _Connection:
+        with self._lock:
+            self._count += 1  # the retry takes the slot of the discarded connection
+        try:
+            return self._connect(request)
+        except BaseException:
+            self._forget()
+            raise
+
+    def _exchange(
+        self, conn: _Connection, request: Request, head: bytes, timeout: float | None
+    ) -> None:
+        """Send the request, then read the head (``stream``) or the whole response."""
+        sock = conn.sock
+        parser = conn.parser
+        parser.start(request.method == "HEAD")
+        if conn.timeout != timeout:
+            sock.settimeout(timeout)
+            conn.timeout = timeout
+        body = request.body
+        try:
+            if body is None:
+                sock.sendall(head)
+            elif isinstance(body, _FIXED):
+                if len(body) < _RECV_SIZE:
+                    sock.sendall(head + body)
+                else:
+                    sock.sendall(head)
+                    sock.sendall(body)
+            elif isinstance(body, Iterable):
+                sock.sendall(head)
+                self._send_chunks(sock, body)
+            else:
+                raise InvalidInput("the blocking transport cannot send an async iterable body")
+        except TimeoutError:
+            raise Timeout("timed out sending the request", **self._where(request)) from None
+        except OSError as exc:
+            if conn.reused:
+                raise _Retry from exc
+            raise ConnectionDropped(f"cannot send: {exc}", **self._where(request)) from exc
+        stream = request.stream
+        recv = sock.recv
+        feed = parser.feed
+        try:
+            while not parser.complete and not (stream and parser.headers_complete):
+                data = recv(_RECV_SIZE)
+                if data:
+                    feed(data)
+                else:
+                    parser.feed_eof()
+        except TimeoutError:
+            raise Timeout("timed out waiting for the response", **self._where(request)) from None
+        except (OSError, IncompleteResponse) as exc:
+            if conn.reused and not parser.received:
+                raise _Retry from exc
+            raise ConnectionDropped(
+                f"connection lost during the response: {exc}", **self._where(request)
+            ) from exc
+        except ParseError as exc:
+            raise TransportError(str(exc), **self._where(request)) from None
+
+    @staticmethod
+    def _send_chunks(sock: socket.socket, body: Iterable[bytes]) -> None:
+        for chunk in body:
+            if chunk:
+                sock.sendall(encode_chunk(chunk))
+        sock.sendall(LAST_CHUNK)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """An idle connection with something to read (EOF, most likely) is unusable."""
+    try:
+        readable, _, _ = select.select((sock,), (), (), 0)
+        return bool(readable)
+    except (OSError, ValueError):
+        return True
+
+
+class SyncStream:
+    """A response body read from the connection as the caller asks for it."""
+
+    __slots__ = ("_conn", "_request", "_transport")
+
+    def __init__(self, transport: SyncTransport, conn: _Connection, request: Request) -> None:
+        self._transport = transport
+        self._conn: _Connection | None = conn
+        self._request = request
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (everything left for -1); ``b""`` at the end."""
+        conn = self._conn
+        if conn is None:
+            return b""
+        parser = conn.parser
+        if n == 0:
+            return b""
+        if n < 0:
+            while not parser.complete:
+                self._fill(conn)
+        else:
+            while not parser.buffered and not parser.complete:
+                self._fill(conn)
+        data = parser.take(n)
+        if parser.complete and not parser.buffered:
+            self._conn = None
+            self._transport._release(conn)
+        return data
+
+    def _fill(self, conn: _Connection) -> None:
+        where = self._transport._where
+        try:
+            data = conn.sock.recv(_RECV_SIZE)
+            if data:
+                conn.parser.feed(data)
+            else:
+                conn.parser.feed_eof()
+        except BaseException as exc:
+            self._conn = None
+            self._transport._discard(conn)
+            if isinstance(exc, TimeoutError):
+                raise Timeout("timed out reading the body", **where(self._request)) from None
+            if isinstance(exc, OSError | IncompleteResponse):
+                raise ConnectionDropped(
+                    f"connection lost during the body: {exc}", **where(self._request)
+                ) from exc
+            if isinstance(exc, ParseError):
+                raise TransportError(str(exc), **where(self._request)) from None
+            raise
+
+    def close(self) -> None:
+        """Stop reading; the connection is reused only if the body was read to the end."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if conn.parser.complete:
+            self._transport._release(conn)
+        else:
+            self._transport._discard(conn)
+
+    def __enter__(self) -> SyncStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,296 @@
+"""HTTP/1.1 on the wire: request serialisation and a response parser.
+
+Both transports share this module. :class:`RequestSerializer` turns a
+:class:`~corduroy.http.messages.Request` into the bytes of its head (and body,
+when the body is ``bytes``); :class:`ResponseParser` wraps ``httptools``'
+llhttp parser and collects one response at a time from the bytes it is fed.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import httptools
+
+from corduroy.errors import InvalidInput
+from corduroy.http.messages import Request
+
+__all__ = [
+    "LAST_CHUNK",
+    "IncompleteResponse",
+    "ParseError",
+    "RequestSerializer",
+    "ResponseParser",
+    "encode_chunk",
+    "is_fixed_body",
+    "serialize_request",
+]
+
+#: The terminating chunk of a chunked request body.
+LAST_CHUNK = b"0\r\n\r\n"
+
+_FIXED_BODY = (bytes, bytearray, memoryview)
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+# computed by the serializer; a caller's own value is ignored
+_FRAMING = frozenset(("content-length", "transfer-encoding"))
+
+
+class ParseError(Exception):
+    """The server sent something that is not an HTTP/1.x response."""
+
+
+class IncompleteResponse(Exception):
+    """The connection ended before the response was complete."""
+
+
+def encode_chunk(data: bytes | bytearray | memoryview) -> bytes:
+    """One chunk of a ``Transfer-Encoding: chunked`` body (empty data gives ``b""``)."""
+    if not data:
+        return b""
+    return b"%x\r\n%b\r\n" % (len(data), bytes(data))
+
+
+def is_fixed_body(body: object) -> bool:
+    """True for ``None`` and bytes-like bodies: sent with a Content-Length, replayable."""
+    return body is None or isinstance(body, _FIXED_BODY)
+
+
+def _check_header(name: str, value: str) -> None:
+    if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
+        raise InvalidInput(f"invalid HTTP header {name!r}")
+
+
+class RequestSerializer:
+    """Serialises requests for one origin; the constant header lines are built once."""
+
+    __slots__ = ("_base", "_lines", "_names", "_prefix")
+
+    def __init__(
+        self, host_header: str, base_path: str = "", default_headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        self._base = base_path.rstrip("/")
+        lines: list[tuple[str, str]] = [("host", f"Host: {host_header}\r\n")]
+        for name, value in default_headers:
+            _check_header(name, value)
+            if name.lower() in _FRAMING:
+                continue
+            lines.append((name.lower(), f"{name}: {value}\r\n"))
+        names = {key for key, _ in lines}
+        if "accept" not in names:
+            lines.append(("accept", "Accept: application/json\r\n"))
+        if "connection" not in names:
+            lines.append(("connection", "Connection: keep-alive\r\n"))
+        self._lines = lines
+        self._names = frozenset(key for key, _ in lines)
+        self._prefix = "".join(line for _, line in lines)
+
+    def head(self, request: Request) -> bytes:
+        """The request line and headers, ending with the blank line."""
+        target = request.path + "?" + request.query if request.query else request.path
+        if " " in target or not target.isprintable():
+            raise InvalidInput(f"invalid request target {target!r}")
+        if request.headers:
+            own: list[str] = []
+            overridden: set[str] = set()
+            for name, value in request.headers:
+                _check_header(name, value)
+                key = name.lower()
+                if key in _FRAMING:
+                    continue
+                if key in self._names:
+                    overridden.add(key)
+                own.append(f"{name}: {value}\r\n")
+            fixed = self._prefix
+            if overridden:
+                fixed = "".join(line for key, line in self._lines if key not in overridden)
+            fixed += "".join(own)
+        else:
+            fixed = self._prefix
+        body = request.body
+        if body is None:
+            framing = "Content-Length: 0\r\n" if request.method in _BODY_METHODS else ""
+        elif isinstance(body, _FIXED_BODY):
+            framing = f"Content-Length: {len(body)}\r\n"
+        else:
+            framing = "Transfer-Encoding: chunked\r\n"
+        text = f"{request.method} {self._base}{target} HTTP/1.1\r\n{fixed}{framing}\r\n"
+        try:
+            return text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise InvalidInput("HTTP request head is not latin-1 text") from None
+
+    def serialize(self, request: Request) -> bytes:
+        """The head, followed by the body when it is bytes-like."""
+        head = self.head(request)
+        body = request.body
+        if body is not None and isinstance(body, _FIXED_BODY):
+            return head + bytes(body)
+        return head
+
+
+def serialize_request(
+    request: Request,
+    host_header: str,
+    base_path: str = "",
+    default_headers: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """Serialise one request: its head, plus its body when the body is bytes-like.
+
+    Iterable bodies are announced with ``Transfer-Encoding: chunked``; the caller
+    sends them with :func:`encode_chunk` and :data:`LAST_CHUNK`.
+    """
+    return RequestSerializer(host_header, base_path, default_headers).serialize(request)
+
+
+class ResponseParser:
+    """Collects one HTTP response at a time from the bytes of a connection.
+
+    Call :meth:`start` before each response (``head=True`` for the answer to a
+    HEAD request), :meth:`feed` with what the connection delivers and
+    :meth:`feed_eof` when the peer closed it. ``status``, ``reason`` and
+    ``headers`` are set once ``headers_complete``; body bytes accumulate until
+    taken with :meth:`take`; ``complete`` and ``keep_alive`` are set at the end
+    of the message. Interim 1xx responses are skipped.
+    """
+
+    __slots__ = (
+        "_chunks",
+        "_head",
+        "_parser",
+        "_reason",
+        "_stale",
+        "buffered",
+        "complete",
+        "headers",
+        "headers_complete",
+        "keep_alive",
+        "received",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self._stale = False
+        self._chunks: deque[bytes] = deque()
+        self.start()
+
+    def start(self, head: bool = False) -> None:
+        """Get ready for the next response on the connection."""
+        if self._stale:
+            self._parser = httptools.HttpResponseParser(self)
+            self._stale = False
+        self._head = head
+        self._reason = b""
+        self._chunks.clear()
+        self.status = 0
+        self.headers: list[tuple[str, str]] = []
+        self.headers_complete = False
+        self.complete = False
+        self.keep_alive = False
+        self.received = False
+        self.buffered = 0
+
+    @property
+    def reason(self) -> str:
+        return self._reason.decode("latin-1")
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Parse more bytes; raises :class:`ParseError` on malformed input."""
+        self.received = True
+        try:
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            self._stale = True
+            raise ParseError(f"malformed HTTP response: {exc}") from None
+
+    def feed_eof(self) -> None:
+        """The peer closed the connection: ends a close-delimited body.
+
+        Raises :class:`IncompleteResponse` if the response is not complete.
+        """
+        self._stale = True
+        if self.complete:
+            return
+        if self.headers_complete and self._close_delimited():
+            self.complete = True
+            self.keep_alive = False
+            return
+        raise IncompleteResponse("connection closed before the response was complete")
+
+    def _close_delimited(self) -> bool:
+        for name, value in self.headers:
+            key = name.lower()
+            if key == "content-length":
+                return False
+            if key == "transfer-encoding" and "chunked" in value.lower():
+                return False
+        return True
+
+    def take(self, n: int = -1) -> bytes:
+        """Remove and return up to ``n`` buffered body bytes (all of them for -1)."""
+        chunks = self._chunks
+        if not chunks:
+            return b""
+        if n < 0 or n >= self.buffered:
+            data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+            chunks.clear()
+            self.buffered = 0
+            return data
+        first = chunks[0]
+        if len(first) >= n:
+            if len(first) == n:
+                chunks.popleft()
+            else:
+                chunks[0] = first[n:]
+            self.buffered -= n
+            return first[:n]
+        parts: list[bytes] = []
+        need = n
+        while need:
+            chunk = chunks[0]
+            if len(chunk) <= need:
+                parts.append(chunks.popleft())
+                need -= len(chunk)
+            else:
+                parts.append(chunk[:need])
+                chunks[0] = chunk[need:]
+                need = 0
+        self.buffered -= n
+        return b"".join(parts)
+
+    # httptools callbacks
+
+    def on_status(self, status: bytes) -> None:
+        self._reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if status < 200:
+            return  # interim response; its message_complete follows
+        self.status = status
+        self.headers_complete = True
+        if self._head:
+            # llhttp cannot be told that a HEAD answer has no body: end the message
+            # here and use a fresh parser for the next response.
+            self.keep_alive = self._parser.should_keep_alive()
+            self.complete = True
+            self._stale = True
+
+    def on_body(self, body: bytes) -> None:
+        if not self.complete:
+            self._chunks.append(body)
+            self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        if not self.headers_complete:
+            self.headers = []
+            self._reason = b""
+            return
+        if not self.complete:
+            self.keep_alive = self._parser.should_keep_alive()
+            self.complete = True
