@@ -9,6 +9,7 @@ an expected error with ``try``/``except`` around its ``yield``.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Generator, Mapping
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 import orjson
 
+from ..document import InlineData
 from ..errors import InvalidInput
 from ..http.messages import Request, Response, encode_query
 
@@ -50,6 +52,9 @@ def _bad_char(text: str) -> str | None:
 
 def validate_id(docid: Any, what: str = "document id") -> str:
     """Return ``docid`` if it can be sent, else raise :class:`InvalidInput` naming it."""
+    if type(docid) is str and docid and "\n" not in docid and "\r" not in docid:
+        if "\x00" not in docid:
+            return docid
     if not isinstance(docid, str):
         raise InvalidInput(f"{what} must be a str, not {type(docid).__name__}: {docid!r}")
     if not docid:
@@ -107,6 +112,12 @@ def _describe(value: Any) -> str:
     return "the request body"
 
 
+def _encode_other(value: Any) -> Any:
+    if isinstance(value, InlineData):  # inline attachment data read with attachments=True
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
 def dumps(value: Any) -> bytes:
     """Encode ``value`` as JSON, refusing what JSON cannot carry.
 
@@ -115,7 +126,7 @@ def dumps(value: Any) -> bytes:
     document and the field, before anything is sent.
     """
     try:
-        data = orjson.dumps(value, option=_DUMP_OPTS)
+        data = orjson.dumps(value, default=_encode_other, option=_DUMP_OPTS)
     except TypeError as exc:
         raise InvalidInput(f"{_describe(value)} cannot be encoded as JSON: {exc}") from None
     if b"null" in data:  # orjson writes NaN and infinities as null: look closer only then

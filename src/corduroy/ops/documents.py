@@ -63,7 +63,12 @@ def get_doc(db: DbRef, docid: str, **options: Any) -> Op[Any]:
     body = response.json()
     if isinstance(body, list):  # open_revs
         return [db.doc_class(item["ok"]) if "ok" in item else None for item in body]
-    return db.doc_class(body)
+    doc = db.doc_class(body)
+    if options.get("attachments"):  # inline attachment data: base64 -> bytes
+        from .attachments import decode_inline
+
+        decode_inline(doc)
+    return doc
 
 
 def get_docs(db: DbRef, ids: Sequence[str]) -> Op[list[Document | None]]:
@@ -97,7 +102,7 @@ def doc_rev(db: DbRef, docid: str) -> Op[str | None]:
 
 
 def _check_doc(doc: Any, index: int | None = None) -> MutableMapping[str, Any]:
-    if not isinstance(doc, MutableMapping):
+    if type(doc) is not dict and not isinstance(doc, MutableMapping):
         where = f" at index {index}" if index is not None else ""
         raise InvalidInput(f"a document must be a dict, got {type(doc).__name__}{where}")
     docid = doc.get("_id")
