@@ -8,11 +8,13 @@ dicts become ``AttrDict`` when first reached through an attribute or item, so
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 from typing import Any
 
 import orjson
 
-__all__ = ["AttrDict", "Document"]
+__all__ = ["AttrDict", "Document", "InlineData"]
 
 _REPR_WIDTH = 72
 
@@ -79,6 +81,16 @@ def _render(value: Any) -> str:
     return repr(value)
 
 
+class InlineData(bytes):
+    """The bytes of an inline attachment (``get(id, attachments=True)``).
+
+    Sent back base64-encoded when the document is saved again; plain ``bytes``
+    in a document are still refused, since JSON cannot carry them.
+    """
+
+    __slots__ = ()
+
+
 class Document(AttrDict):
     """A CouchDB document.
 
@@ -107,3 +119,25 @@ class Document(AttrDict):
             shown.append(item)
             width += len(item) + 2
         return f"{head} {{{', '.join(shown)}}}>"
+
+    def attach(self, name: str, data: bytes | str, content_type: str | None = None) -> None:
+        """Add a small attachment inline (base64-encoded), written by the next ``save``.
+
+        A ``str`` is stored as UTF-8; the type is guessed from ``name`` unless
+        given. Use ``Database.put_attachment`` for large data: it streams.
+        """
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+            default = "text/plain;charset=utf-8"
+        else:
+            default = "application/octet-stream"
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"attachment data must be bytes or str, not {type(data).__name__}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"an attachment needs a non-empty name, not {name!r}")
+        kind = content_type or mimetypes.guess_type(name, strict=False)[0] or default
+        stubs = dict.get(self, "_attachments")
+        if not isinstance(stubs, dict):
+            stubs = {}
+            dict.__setitem__(self, "_attachments", stubs)
+        stubs[name] = {"content_type": kind, "data": base64.b64encode(data).decode("ascii")}
