@@ -9,8 +9,10 @@ from ..conflicts import ConflictResolution
 from ..document import AttrDict, Document
 from ..drivers import Callback
 from ..errors import InvalidInput
+from ..ops import conflicts as conflict_ops
 from ..ops import documents as ops
 from ..ops.base import Op
+from ..ops.conflicts import MAX_ROUNDS, Merge, take_server_rev
 from .base import DatabaseBase
 
 
@@ -49,32 +51,48 @@ class DocumentMethods(DatabaseBase):
         self,
         doc: MutableMapping[str, Any] | Sequence[MutableMapping[str, Any]],
         *,
+        merge: Merge | None = None,
+        force: bool = False,
+        rounds: int = MAX_ROUNDS,
         callback: Callback | None = None,
         **options: Any,
     ) -> ConflictResolution:
         """Write one document or a list of them; returns a ``ConflictResolution``.
 
         Each dict gets its ``_id`` (a server-made id if it had none) and new
-        ``_rev`` in place. One document: a stale ``_rev`` raises ``Conflict``.
-        A list is written in one ``_bulk_docs`` request and conflicts are
-        reported per document in the result's ``pending``. Add ``"_deleted":
-        True`` to a document to delete it in a batch.
+        ``_rev`` in place. A list is written in one ``_bulk_docs`` request and
+        refusals are reported per document in the result's ``pending``
+        (``<Conflict: second>``); one document with a stale ``_rev`` raises
+        ``Conflict``. Add ``"_deleted": True`` to a document to delete it.
 
-        Options: ``batch="ok"`` (one document), ``new_edits=False`` and
-        ``all_or_nothing=True`` (lists).
+        ``merge=fn`` resolves conflicts at once with the Standard Recipe
+        (``fn(local_doc, server_doc)``, see ``ConflictResolution.resolve``), up to
+        ``rounds`` rounds; one document still conflicting then raises
+        ``Conflict``. ``force=True`` writes your version over the server's.
+
+        Options: ``batch="ok"`` (one document; CouchDB 2+ answers without the new
+        ``_rev``, so the dict keeps its old one), ``new_edits=False`` and
+        ``all_or_nothing=True`` (lists; CouchDB 2+ refuses the latter with
+        ``ExpectationFailed``).
         """
-        return self._run(self._save_op(doc, options), callback)
+        if force:
+            if merge is not None:
+                raise InvalidInput("save takes merge= or force=True, not both")
+            merge = take_server_rev
+        if merge is not None and not callable(merge):
+            raise InvalidInput(f"merge must be a function, not {type(merge).__name__}")
+        return self._run(self._save_op(doc, merge, rounds, options), callback)
 
-    def _save_op(self, doc: Any, options: dict[str, Any]) -> Op[ConflictResolution]:
+    def _save_op(
+        self, doc: Any, merge: Merge | None, rounds: int, options: dict[str, Any]
+    ) -> Op[ConflictResolution]:
         outcome = ConflictResolution(self)  # type: ignore[arg-type]
-        if isinstance(doc, Mapping):
-            result = yield from ops.put_doc(self._ref, doc, **options)
-            written = ops.SaveResult()
-            if result.get("ok"):
-                written.written.append(doc)  # type: ignore[arg-type]
+        if isinstance(doc, MutableMapping):
+            written = yield from conflict_ops.save_doc(self._ref, doc, merge, rounds, **options)
             return outcome.record(written)
         if isinstance(doc, Sequence) and not isinstance(doc, str | bytes):
-            return outcome.record((yield from ops.bulk_docs(self._ref, doc, **options)))
+            result = yield from conflict_ops.save_docs(self._ref, doc, merge, rounds, **options)
+            return outcome.record(result)
         raise InvalidInput(f"save takes a dict or a list of dicts, not {type(doc).__name__}")
 
     def delete(
@@ -86,18 +104,30 @@ class DocumentMethods(DatabaseBase):
     ) -> Any:
         """Delete a document (a dict with ``_id`` and ``_rev``, or an id and ``rev``).
 
-        A stale ``_rev`` raises ``Conflict``; the dict's ``_rev`` becomes the
-        deletion's revision. A list of dicts is deleted in one request and
-        reported like ``save``.
+        A stale ``_rev`` raises ``Conflict`` (a missing one is refused before
+        sending: pouchdb-server would delete whatever is current); the dict's
+        ``_rev`` becomes the deletion's revision. A list of dicts is deleted in
+        one request and reported like ``save``, as a ``ConflictResolution``.
         """
         if isinstance(doc, Mapping | str):
             return self._run(ops.delete_doc(self._ref, doc, rev), callback)
-        stubs = []
+        if rev is not None:
+            raise InvalidInput("rev= applies to deleting one document")
+        stubs: list[MutableMapping[str, Any]] = []
         for item in doc:
             if not isinstance(item, Mapping):
                 raise InvalidInput("delete takes a dict, an id, or a list of dicts")
             stubs.append({"_id": item.get("_id"), "_rev": item.get("_rev"), "_deleted": True})
-        return self._run(self._save_op(stubs, {}), callback)
+        return self._run(self._delete_many(doc, stubs), callback)
+
+    def _delete_many(
+        self, docs: Sequence[Mapping[str, Any]], stubs: list[MutableMapping[str, Any]]
+    ) -> Op[ConflictResolution]:
+        outcome = yield from self._save_op(stubs, None, 0, {})
+        for doc, stub in zip(docs, stubs, strict=True):  # the callers' dicts get the new _rev
+            if isinstance(doc, MutableMapping) and doc.get("_id") in outcome.resolved:
+                doc["_rev"] = stub["_rev"]
+        return outcome
 
     def rev(self, docid: str, *, callback: Callback | None = None) -> str | None:
         """The current ``_rev`` of a document, or ``None`` if it does not exist."""
