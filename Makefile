@@ -19,6 +19,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STANDIN := tools/couch-standin
+# Only the dirs that exist (git does not keep empty ones).
+LINT_PATHS := $(wildcard src tests bench examples)
 # The stamps live inside the dirs they describe, so deleting the dir forces a rebuild.
 VENV_STAMP := $(VENV)/.corduroy-installed
 STANDIN_STAMP := $(STANDIN)/node_modules/.corduroy-installed
@@ -52,7 +54,7 @@ $(STANDIN_STAMP): $(STANDIN)/package.json $(STANDIN)/package-lock.json
 
 lint: venv
 	@echo "==> ruff"
-	@$(BIN)/ruff check src tests bench examples
+	@$(BIN)/ruff check $(LINT_PATHS)
 	@echo "==> mypy"
 	@$(BIN)/mypy
 
