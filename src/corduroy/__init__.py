@@ -10,6 +10,7 @@
     doc = await db.get("ollie")        # inside a running event loop
 """
 
+from .changes import ChangesFeed
 from .config import defaults
 from .conflicts import ConflictResolution, Pending
 from .couch import Couch
@@ -47,6 +48,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AttrDict",
     "BadRequest",
+    "ChangesFeed",
     "Conflict",
     "ConflictResolution",
     "ConnectError",
