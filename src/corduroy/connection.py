@@ -1,21 +1,36 @@
-"""``Connection``: how a ``Couch`` reaches its server (url, credentials, transports).
+"""``Connection``: how a ``Couch`` reaches its server (urls, credentials, transports).
 
-The drivers hand every request of an operation to a ``Connection``. It owns the
-blocking and the asyncio transport (created on first use), adds the credentials,
-and is the one place that knows the server's url. Credentials never leave it:
-``redact`` is what every repr, log line and exception uses.
+The drivers hand every request of an operation to a ``Connection``: ``send``
+(blocking) or ``send_async`` (asyncio). It owns the transports of each node,
+adds the credentials, renews a session or token when the auth policy
+(:mod:`corduroy.auth`) says so, and with several node urls fails over between
+them (:mod:`corduroy.cluster`). Credentials never leave it: reprs, logs and
+exception urls show the bare server url.
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
+import inspect
+import logging
+import ssl
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from .errors import InvalidInput
+from .auth import Auth, AuthState, BasicAuth, basic_header
+from .cluster import PROBE_ROOT, PROBE_UP, Node, NodeSet, can_fail_over, root_verdict, up_verdict
+from .errors import (
+    ConnectError,
+    ConnectionDropped,
+    CouchError,
+    InvalidInput,
+    TransportError,
+    Unauthorized,
+)
 from .http.config import HTTPConfig
 from .http.messages import Request, Response
 
@@ -23,7 +38,18 @@ if TYPE_CHECKING:
     from .http.async_pool import AsyncTransport
     from .http.sync_pool import SyncTransport
 
-__all__ = ["Connection", "ServerUrl", "parse_server_url", "redact_url"]
+__all__ = [
+    "Connection",
+    "ServerUrl",
+    "make_ssl_context",
+    "parse_server_url",
+    "redact_url",
+]
+
+log = logging.getLogger("corduroy.connection")
+
+#: probes of a down node give up quickly
+PROBE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +59,10 @@ class ServerUrl:
     base: str  # scheme://host:port/prefix/ with a trailing slash, no credentials
     username: str | None = None
     password: str | None = None
+
+    def __repr__(self) -> str:
+        who = f", username={self.username!r}" if self.username is not None else ""
+        return f"ServerUrl({self.base!r}{who})"
 
 
 def parse_server_url(url: str) -> ServerUrl:
@@ -70,90 +100,360 @@ def redact_url(url: str) -> str:
 
 
 def basic_auth_header(username: str, password: str) -> tuple[str, str]:
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return ("Authorization", "Basic " + token)
+    return basic_header(username, password)
+
+
+def make_ssl_context(
+    ca_file: str | None = None,
+    cert: str | tuple[str, str] | None = None,
+    verify: bool = True,
+) -> ssl.SSLContext:
+    """A TLS context: verification on (``ca_file`` adds a CA bundle), optional client cert.
+
+    ``cert`` is a PEM file holding certificate and key, or a ``(cert, key)`` pair.
+    ``verify=False`` turns certificate and host name checks off (tests only).
+    """
+    context = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        if isinstance(cert, str):
+            context.load_cert_chain(cert)
+        else:
+            certfile, keyfile = cert
+            context.load_cert_chain(certfile, keyfile)
+    return context
 
 
 class Connection:
-    """One server: its base url, credentials and the transports that reach it."""
+    """One server (or the nodes of one cluster): urls, credentials, transports."""
 
     def __init__(
         self,
-        url: ServerUrl,
+        url: ServerUrl | Sequence[ServerUrl],
         config: HTTPConfig | None = None,
         headers: Sequence[tuple[str, str]] = (),
+        *,
+        auth: Auth | None = None,
+        probe_interval: float = 2.0,
     ) -> None:
-        self.url = url
+        urls = [url] if isinstance(url, ServerUrl) else list(url)
+        if not urls:
+            raise InvalidInput("no server url")
+        self.url = urls[0]
         self.config = config or HTTPConfig()
-        auth: list[tuple[str, str]] = []
-        if url.username is not None:
-            auth.append(basic_auth_header(url.username, url.password or ""))
-        self._headers = tuple(auth) + tuple(headers)
+        if auth is None:
+            with_credentials = next((u for u in urls if u.username is not None), None)
+            if with_credentials is not None:
+                auth = BasicAuth(with_credentials.username or "", with_credentials.password or "")
+        self.auth = auth
+        self._state: AuthState | None = auth.bind() if auth is not None else None
+        static = auth.headers() if auth is not None else ()
+        self._headers = tuple(static) + tuple(headers)
         self._lock = threading.Lock()
-        self._sync: SyncTransport | None = None
-        self._async: AsyncTransport | None = None
+        self._login_lock = threading.Lock()
+        self._async_login_locks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Lock
+        ] = weakref.WeakKeyDictionary()
+        self._cluster = NodeSet(urls, probe_interval=probe_interval) if len(urls) > 1 else None
+        self._node = Node(urls[0])
+
+    # -- who and where --------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        """The server url without credentials."""
+        """The server url without credentials (the first node's, for a cluster)."""
         return self.url.base
 
     @property
     def username(self) -> str | None:
-        return self.url.username
+        return self.auth.username if self.auth is not None else None
+
+    @property
+    def nodes(self) -> NodeSet | None:
+        """The cluster's nodes and their health, or ``None`` for a single url."""
+        return self._cluster
 
     def url_for(self, request: Request) -> str:
         """The full url of ``request`` (never with credentials)."""
-        return self.url.base + request.target.lstrip("/")
+        base = self._cluster.current().base if self._cluster is not None else self.url.base
+        return base + request.target.lstrip("/")
 
     def credentialed_url(self, path: str = "") -> str:
         """The url with credentials, for the server itself (replication bodies)."""
-        if self.url.username is None:
+        auth = self.auth
+        if auth is None or auth.username is None or auth.password is None:
             return self.url.base + path
         parts = urlsplit(self.url.base)
-        user = quote(self.url.username, safe="")
-        pw = quote(self.url.password or "", safe="")
+        user = quote(auth.username, safe="")
+        pw = quote(auth.password, safe="")
         netloc = f"{user}:{pw}@{parts.netloc}"
         return urlunsplit((parts.scheme, netloc, parts.path, "", "")) + path
 
-    def _sync_transport(self) -> SyncTransport:
-        transport = self._sync
+    def auth_headers(self) -> tuple[tuple[str, str], ...]:
+        """The credential headers requests carry right now (for replication endpoints)."""
+        dynamic = self._state.headers() if self._state is not None else ()
+        static = self.auth.headers() if self.auth is not None else ()
+        return tuple(static) + tuple(dynamic)
+
+    # -- transports -----------------------------------------------------------------------
+
+    def _probe_config(self) -> HTTPConfig:
+        config = self.config
+        limit = PROBE_TIMEOUT
+        if config.connect_timeout is not None:
+            limit = min(limit, config.connect_timeout)
+        return HTTPConfig(
+            connect_timeout=limit,
+            read_timeout=limit,
+            ssl_context=config.ssl_context,
+            max_connections=2,
+            keepalive_expiry=config.keepalive_expiry,
+        )
+
+    def _sync_for(self, node: Node, probe: bool = False) -> SyncTransport:
+        transport = node.probe_sync if probe else node.sync
         if transport is None:
             from .http.sync_pool import SyncTransport
 
             with self._lock:
-                if self._sync is None:
-                    self._sync = SyncTransport(self.url.base, self.config, self._headers)
-                transport = self._sync
+                if probe:
+                    if node.probe_sync is None:
+                        node.probe_sync = SyncTransport(
+                            node.base, self._probe_config(), self._headers
+                        )
+                    transport = node.probe_sync
+                else:
+                    if node.sync is None:
+                        node.sync = SyncTransport(node.base, self.config, self._headers)
+                    transport = node.sync
         return transport
 
-    def _async_transport(self) -> AsyncTransport:
-        transport = self._async
+    def _async_for(self, node: Node, probe: bool = False) -> AsyncTransport:
+        transport = node.probe_async if probe else node.async_
         if transport is None:
             from .http.async_pool import AsyncTransport
 
             with self._lock:
-                if self._async is None:
-                    self._async = AsyncTransport(self.url.base, self.config, self._headers)
-                transport = self._async
+                if probe:
+                    if node.probe_async is None:
+                        node.probe_async = AsyncTransport(
+                            node.base, self._probe_config(), self._headers
+                        )
+                    transport = node.probe_async
+                else:
+                    if node.async_ is None:
+                        node.async_ = AsyncTransport(node.base, self.config, self._headers)
+                    transport = node.async_
         return transport
+
+    # -- blocking -------------------------------------------------------------------------
 
     def send(self, request: Request) -> Response:
         """Send ``request`` and wait for the answer (blocking)."""
-        return self._sync_transport().send(request)
+        state = self._state
+        if state is None:
+            return self._route(request)
+        if state.needs_renewal():
+            self._renew(state.generation)
+        prepared, generation = state.prepare(request)
+        response = self._route(prepared)
+        state.observe(response)
+        if state.should_retry(prepared, response):
+            if response.stream is not None:
+                response.stream.close()
+            self._renew(generation)
+            prepared, _ = state.prepare(request)
+            response = self._route(prepared)
+            state.observe(response)
+        return response
+
+    def _renew(self, seen: int) -> None:
+        state = self._state
+        assert state is not None
+        with self._login_lock:
+            if state.generation != seen and not state.needs_renewal():
+                return  # another thread renewed meanwhile
+            login = state.login_request()
+            if login is not None:
+                log.debug("logging in as %r", self.username)
+                response = self._route(login)
+                self._accept_login(login, response)
+            else:
+                supplier = getattr(state.auth, "supplier", None)
+                assert supplier is not None
+                token = supplier()
+                if inspect.isawaitable(token):
+                    if inspect.iscoroutine(token):
+                        token.close()
+                    raise InvalidInput(
+                        "the token supplier returned an awaitable in blocking code; "
+                        "give a plain function, or call from async code"
+                    )
+                state.accept_token(token)
+
+    def _accept_login(self, login: Request, response: Response) -> None:
+        state = self._state
+        assert state is not None
+        if response.status >= 400:
+            from .drivers import error_for  # drivers import this module
+
+            state.forget()
+            raise error_for(login, response, self, response.body)
+        if not state.accept_login(response):
+            raise Unauthorized(
+                401,
+                "unauthorized",
+                "the server answered the login without a session cookie",
+                method=login.method,
+                url=self.url_for(login),
+            )
+
+    def _route(self, request: Request) -> Response:
+        cluster = self._cluster
+        if cluster is None:
+            return self._sync_for(self._node).send(request)
+        failure: TransportError | None = None
+        for node, probe in cluster.plan():
+            if probe and not self._probe(cluster, node):
+                continue
+            try:
+                response = self._sync_for(node).send(request)
+            except TransportError as exc:
+                if not self._failed(cluster, node, request, exc):
+                    raise
+                failure = exc
+                continue
+            return response
+        assert failure is not None
+        raise failure
+
+    def _probe(self, cluster: NodeSet, node: Node) -> bool:
+        try:
+            transport = self._sync_for(node, probe=True)
+            verdict = up_verdict(transport.send(PROBE_UP))
+            if verdict is None:
+                verdict = root_verdict(transport.send(PROBE_ROOT))
+        except CouchError as exc:
+            cluster.mark_down(node, exc)
+            return False
+        finally:
+            cluster.release(node)
+        return self._judge(cluster, node, verdict)
+
+    # -- asyncio --------------------------------------------------------------------------
 
     async def send_async(self, request: Request) -> Response:
         """Send ``request`` on the running event loop."""
-        response: Response = await self._async_transport().send(request)
+        state = self._state
+        if state is None:
+            return await self._route_async(request)
+        if state.needs_renewal():
+            await self._renew_async(state.generation)
+        prepared, generation = state.prepare(request)
+        response = await self._route_async(prepared)
+        state.observe(response)
+        if state.should_retry(prepared, response):
+            if response.stream is not None:
+                await response.stream.aclose()
+            await self._renew_async(generation)
+            prepared, _ = state.prepare(request)
+            response = await self._route_async(prepared)
+            state.observe(response)
         return response
+
+    def _login_lock_async(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self._lock:  # never held across an await
+            lock = self._async_login_locks.get(loop)
+            if lock is None:
+                lock = self._async_login_locks[loop] = asyncio.Lock()
+        return lock
+
+    async def _renew_async(self, seen: int) -> None:
+        state = self._state
+        assert state is not None
+        async with self._login_lock_async():
+            if state.generation != seen and not state.needs_renewal():
+                return  # another task renewed meanwhile
+            login = state.login_request()
+            if login is not None:
+                log.debug("logging in as %r", self.username)
+                response = await self._route_async(login)
+                self._accept_login(login, response)
+            else:
+                supplier = getattr(state.auth, "supplier", None)
+                assert supplier is not None
+                token = supplier()
+                if inspect.isawaitable(token):
+                    token = await token
+                state.accept_token(token)
+
+    async def _route_async(self, request: Request) -> Response:
+        cluster = self._cluster
+        if cluster is None:
+            return await self._async_for(self._node).send(request)
+        failure: TransportError | None = None
+        for node, probe in cluster.plan():
+            if probe and not await self._probe_async(cluster, node):
+                continue
+            try:
+                response = await self._async_for(node).send(request)
+            except TransportError as exc:
+                if not self._failed(cluster, node, request, exc):
+                    raise
+                failure = exc
+                continue
+            return response
+        assert failure is not None
+        raise failure
+
+    async def _probe_async(self, cluster: NodeSet, node: Node) -> bool:
+        try:
+            transport = self._async_for(node, probe=True)
+            verdict = up_verdict(await transport.send(PROBE_UP))
+            if verdict is None:
+                verdict = root_verdict(await transport.send(PROBE_ROOT))
+        except CouchError as exc:
+            cluster.mark_down(node, exc)
+            return False
+        finally:
+            cluster.release(node)
+        return self._judge(cluster, node, verdict)
+
+    # -- shared by both -------------------------------------------------------------------
+
+    def _judge(self, cluster: NodeSet, node: Node, healthy: bool) -> bool:
+        if healthy:
+            log.info("cluster node %s is back", node.base)
+            cluster.mark_up(node)
+        else:
+            cluster.mark_down(node, "the health check said the node is down")
+        return healthy
+
+    def _failed(
+        self, cluster: NodeSet, node: Node, request: Request, error: TransportError
+    ) -> bool:
+        """Note a failed node; True when ``request`` may go on to the next one."""
+        moves = can_fail_over(request, error)
+        if moves or isinstance(error, ConnectError | ConnectionDropped):
+            log.warning("cluster node %s failed (%s)", node.base, type(error).__name__)
+            cluster.mark_down(node, error)
+        return moves
 
     def close(self) -> None:
         """Close pooled blocking connections (asyncio pools close with their loop)."""
-        if self._sync is not None:
-            self._sync.close()
+        nodes = self._cluster.nodes if self._cluster is not None else [self._node]
+        for node in nodes:
+            for transport in (node.sync, node.probe_sync):
+                if transport is not None:
+                    transport.close()
 
     def __repr__(self) -> str:
-        who = f" as {self.url.username!r}" if self.url.username else ""
+        who = f" as {self.username!r}" if self.username else ""
+        if self._cluster is not None:
+            return f"<Connection {len(self._cluster)} nodes, first {self.url.base!r}{who}>"
         return f"<Connection {self.url.base!r}{who}>"
 
     def __reduce__(self) -> Any:

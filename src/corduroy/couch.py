@@ -10,13 +10,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .api.couch_admin import CouchAdminMethods
 from .api.couch_replication import CouchReplicationMethods
+from .auth import Auth, BasicAuth, JWTAuth, SessionAuth, TokenSupplier
 from .config import defaults
-from .connection import Connection, ServerUrl, parse_server_url
+from .connection import Connection, ServerUrl, make_ssl_context, parse_server_url
 from .document import Document
 from .drivers import Callback, dispatch
 from .errors import InvalidInput
 from .http.config import HTTPConfig
 from .ops import server as server_ops
+from .ops.admin import AdminState
 from .ops.base import Op
 
 if TYPE_CHECKING:
@@ -67,20 +69,56 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
 
     def __init__(
         self,
-        url: str | None = None,
-        auth: tuple[str, str] | None = None,
+        url: str | Sequence[str] | None = None,
+        auth: tuple[str, str] | Auth | None = None,
         *,
+        session: bool = False,
+        token: str | TokenSupplier | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | _Unset | None = _UNSET,
         ssl_context: ssl.SSLContext | None = None,
+        ca_file: str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        verify: bool = True,
         headers: Sequence[tuple[str, str]] = (),
         document_class: type[Document] = Document,
+        probe_interval: float = 2.0,
     ) -> None:
-        parsed = parse_server_url(_resolve_url(url))
-        if auth is not None:
+        """See the class docstring; docs/auth.md and docs/clusters.md say more.
+
+        ``auth``: ``(user, password)`` (Basic, or a cookie session with
+        ``session=True``) or a scheme from ``corduroy.auth`` (``ProxyAuth``, ...).
+        ``token``: a JWT, or a callable returning a fresh one. ``ca_file``,
+        ``cert`` (PEM path or ``(cert, key)``) and ``verify`` set up TLS unless
+        an ``ssl_context`` is given. A list of urls is the nodes of one cluster.
+        """
+        raw_urls = [url] if url is None or isinstance(url, str) else list(url)
+        if not raw_urls:
+            raise InvalidInput("Couch needs a server url (or a non-empty list of node urls)")
+        urls = [parse_server_url(_resolve_url(one)) for one in raw_urls]
+        parsed = urls[0]
+        chosen: Auth | None = None
+        if isinstance(auth, Auth):
+            chosen = auth
+            if session:
+                raise InvalidInput("session=True goes with auth=(user, password)")
+        elif auth is not None:
             if not (isinstance(auth, tuple | list) and len(auth) == 2):
-                raise InvalidInput("auth must be a (username, password) tuple")
-            parsed = ServerUrl(parsed.base, str(auth[0]), str(auth[1]))
+                raise InvalidInput("auth must be a (username, password) tuple or an Auth")
+            user, password = str(auth[0]), str(auth[1])
+            chosen = SessionAuth(user, password) if session else BasicAuth(user, password)
+        elif session:
+            if parsed.username is None:
+                raise InvalidInput("session=True needs credentials: auth=(user, pw) or in the url")
+            chosen = SessionAuth(parsed.username, parsed.password or "")
+        if token is not None:
+            if chosen is not None:
+                raise InvalidInput("give either token= or auth=, not both")
+            chosen = JWTAuth(token)
+        if chosen is not None:  # the auth object is the one place that sends credentials
+            urls = [ServerUrl(u.base) for u in urls]
+            if chosen.username is not None:  # but two users' Couches are not equal
+                urls[0] = ServerUrl(urls[0].base, chosen.username, chosen.password)
         config = HTTPConfig(
             connect_timeout=(
                 defaults.connect_timeout if connect_timeout is None else connect_timeout
@@ -91,8 +129,13 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         )
         if ssl_context is not None:
             config.ssl_context = ssl_context
-        self._conn = Connection(parsed, config, headers)
+        elif ca_file is not None or cert is not None or not verify:
+            config.ssl_context = make_ssl_context(ca_file, cert, verify)
+        self._conn = Connection(
+            urls, config, headers, auth=chosen, probe_interval=probe_interval
+        )
         self._uuids = server_ops.UuidCache()
+        self._admin = AdminState()
         self.document_class = document_class
         self._dbs: dict[str, Database] = {}
         self._dbs_lock = threading.Lock()

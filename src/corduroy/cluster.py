@@ -1,0 +1,198 @@
+"""Several nodes of one CouchDB cluster: which to use, when to fail over, when to go back.
+
+``Couch([url1, url2, url3])`` keeps one :class:`Node` per url, each with its own
+transports. :class:`NodeSet` is the policy, free of I/O:
+
+* requests go to the first node in the list that is healthy, so traffic returns
+  to an earlier node as soon as it is seen healthy again;
+* a node that failed (connection refused, dropped, timed out) is marked down
+  and skipped; it is probed again after ``probe_interval`` seconds (doubling
+  up to ``max_probe_interval`` while it stays down);
+* a probe is ``GET /_up`` (``200 {"status":"ok"}``); a server without ``/_up``
+  (CouchDB 1.x, pouchdb-server: 404 ``no_db_file``) is probed with ``GET /``;
+* when every node is down, they are all tried anyway, in order.
+
+Failing over is the connection's job: a request that could not connect (so
+nothing was sent) moves to the next node whatever its method; one that failed
+later moves only when it is safe to repeat (``Request.is_idempotent``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .errors import ConnectError, TransportError
+from .http.messages import Request, Response
+
+if TYPE_CHECKING:
+    from .connection import ServerUrl
+    from .http.async_pool import AsyncTransport
+    from .http.sync_pool import SyncTransport
+
+__all__ = [
+    "PROBE_ROOT",
+    "PROBE_UP",
+    "Node",
+    "NodeSet",
+    "can_fail_over",
+    "root_verdict",
+    "up_verdict",
+]
+
+PROBE_UP = Request("GET", "/_up", idempotent=True)
+PROBE_ROOT = Request("GET", "/", idempotent=True)
+
+
+def _body(response: Response) -> Any:
+    try:
+        return response.json()
+    except (orjson.JSONDecodeError, ValueError):
+        return None
+
+
+def up_verdict(response: Response) -> bool | None:
+    """What an answer to ``GET /_up`` says: healthy, down, or ``None`` (no ``/_up`` here).
+
+    ``200`` is healthy; CouchDB in maintenance answers 404 (or 503) with a
+    ``status`` such as ``maintenance_mode``: down. A 404 without a ``status``
+    means the server has no ``/_up``. A 401/403 came from a live server that
+    protects ``/_up``: healthy. Any 5xx: down.
+    """
+    if response.status == 200:
+        return True
+    body = _body(response)
+    status = body.get("status") if isinstance(body, dict) else None
+    if response.status == 404:
+        return None if status is None else False
+    if response.status in (401, 403):
+        return True
+    return False
+
+
+def root_verdict(response: Response) -> bool:
+    """What an answer to ``GET /`` says: any answer but a 5xx is a live server."""
+    return response.status < 500
+
+
+def can_fail_over(request: Request, error: BaseException) -> bool:
+    """May ``request`` be sent to another node after ``error``?
+
+    Nothing reached the server when the connection could not be opened, so any
+    request may move on; after a timeout or a dropped connection it may have
+    been processed, so only requests that are safe to repeat (and whose body
+    can be sent again) move on.
+    """
+    if not isinstance(error, TransportError):
+        return False
+    if isinstance(error, ConnectError):  # raised before any byte of the body was taken
+        return True
+    body = request.body
+    replayable = body is None or isinstance(body, bytes | bytearray | memoryview)
+    return replayable and request.is_idempotent
+
+
+@dataclass(eq=False)
+class Node:
+    """One node: its url, transports (made on first use) and health."""
+
+    url: ServerUrl
+    sync: SyncTransport | None = None
+    async_: AsyncTransport | None = None
+    probe_sync: SyncTransport | None = None
+    probe_async: AsyncTransport | None = None
+    healthy: bool = True
+    failures: int = 0
+    next_probe: float = 0.0
+    probing: bool = False
+    last_error: str = field(default="", repr=False)
+
+    @property
+    def base(self) -> str:
+        return self.url.base
+
+
+class NodeSet:
+    """The nodes of a cluster and their health (thread-safe, no I/O)."""
+
+    def __init__(
+        self,
+        urls: Sequence[ServerUrl],
+        *,
+        probe_interval: float = 2.0,
+        max_probe_interval: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not urls:
+            raise ValueError("a cluster needs at least one node url")
+        self.nodes = [Node(url) for url in urls]
+        self.probe_interval = probe_interval
+        self.max_probe_interval = max_probe_interval
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def plan(self) -> list[tuple[Node, bool]]:
+        """The nodes to try for one request, in order, each with "probe it first".
+
+        Healthy nodes come in list order; a down node whose probe is due is
+        placed where it belongs with ``True`` (probe before use), claimed so
+        that only one caller probes it. Down nodes not yet due come last, to
+        be tried only if everything else fails.
+        """
+        now = self.clock()
+        order: list[tuple[Node, bool]] = []
+        waiting: list[tuple[Node, bool]] = []
+        with self._lock:
+            for node in self.nodes:
+                if node.healthy:
+                    order.append((node, False))
+                elif not node.probing and now >= node.next_probe:
+                    node.probing = True
+                    order.append((node, True))
+                else:
+                    waiting.append((node, False))
+        return order + waiting
+
+    def current(self) -> Node:
+        """The node requests go to now (the first healthy one)."""
+        with self._lock:
+            for node in self.nodes:
+                if node.healthy:
+                    return node
+        return self.nodes[0]
+
+    def mark_down(self, node: Node, error: BaseException | str) -> None:
+        with self._lock:
+            node.failures += 1
+            node.healthy = False
+            node.probing = False
+            wait = min(self.max_probe_interval, self.probe_interval * 2 ** (node.failures - 1))
+            node.next_probe = self.clock() + wait
+            node.last_error = str(error)
+
+    def mark_up(self, node: Node) -> None:
+        with self._lock:
+            node.healthy = True
+            node.probing = False
+            node.failures = 0
+            node.last_error = ""
+
+    def release(self, node: Node) -> None:
+        """Give back a probe claim that was not used."""
+        with self._lock:
+            node.probing = False
+
+    def health(self) -> list[dict[str, Any]]:
+        """A snapshot for humans: url, healthy, failures (no credentials)."""
+        with self._lock:
+            return [
+                {"url": n.base, "healthy": n.healthy, "failures": n.failures} for n in self.nodes
+            ]

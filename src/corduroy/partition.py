@@ -1,0 +1,69 @@
+"""``Partition``: one partition of a partitioned database (CouchDB 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from .document import AttrDict
+from .drivers import Callback
+from .ops import partitions as ops
+
+if TYPE_CHECKING:
+    from .database import Database
+    from .views import FindResult, View
+
+__all__ = ["Partition"]
+
+
+class Partition:
+    """The documents of ``db`` whose ids start with ``key:``.
+
+    Made by ``db.partition(key)`` without any request. Queries run within the
+    partition only, which is what makes them cheap on a cluster. Every method
+    takes ``callback=`` and follows the three calling conventions.
+    """
+
+    def __init__(self, db: Database, key: str) -> None:
+        ops.partition_path(db._ref, key)  # refuses a bad key now, not at the first query
+        self.db = db
+        self.key = key
+
+    def info(self, *, callback: Callback | None = None) -> AttrDict:
+        """``doc_count``, ``doc_del_count`` and ``sizes`` of the partition."""
+        return self.db._run(ops.partition_info(self.db._ref, self.key), callback)
+
+    def all_docs(self, *, callback: Callback | None = None, **options: Any) -> View:
+        """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...)."""
+        return self.db._run(ops.partition_all_docs(self.db._ref, self.key, **options), callback)
+
+    def view(self, name: str, *, callback: Callback | None = None, **options: Any) -> View:
+        """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition."""
+        return self.db._run(
+            ops.partition_view(self.db._ref, self.key, name, **options), callback
+        )
+
+    def find(
+        self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any
+    ) -> FindResult:
+        """Mango query within the partition (``fields``, ``sort``, ``limit``, ...)."""
+        op = ops.partition_find(self.db._ref, self.key, selector, **options)
+        # the driver finishes the FoundStream the op returns into a FindResult
+        return cast("FindResult", self.db._run(op, callback))
+
+    def explain(
+        self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any
+    ) -> AttrDict:
+        """How the server would run ``find(selector)`` in this partition."""
+        return self.db._run(
+            ops.partition_explain(self.db._ref, self.key, selector, **options), callback
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Partition) and (other.db, other.key) == (self.db, self.key)
+
+    def __hash__(self) -> int:
+        return hash((self.db, self.key))
+
+    def __repr__(self) -> str:
+        return f"<Partition {self.db.name!r}/{self.key!r}>"
