@@ -96,12 +96,12 @@ def _find_unrepresentable(value: Any, where: str) -> str | None:
     if isinstance(value, Mapping):
         for key, item in value.items():
             found = _find_unrepresentable(item, f"{where}.{key}" if where else str(key))
-            if found:
+            if found is not None:
                 return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             found = _find_unrepresentable(item, f"{where}[{index}]")
-            if found:
+            if found is not None:
                 return found
     return None
 
@@ -118,23 +118,44 @@ def _encode_other(value: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
-def dumps(value: Any) -> bytes:
+def _problem(value: Any) -> str | None:
+    """Why ``value`` cannot be sent as JSON, or ``None`` if it can."""
+    try:
+        data = orjson.dumps(value, default=_encode_other, option=_DUMP_OPTS)
+    except TypeError as exc:
+        return f"cannot be encoded as JSON: {exc}"
+    found = _find_unrepresentable(value, "") if b"null" in data else None
+    if found is None:
+        return None
+    where = f"field {found!r}" if found else "the value"
+    return f"{where} is NaN or infinite, which JSON cannot carry"
+
+
+def _refusal(value: Any, what: str | None) -> InvalidInput:
+    """The error for ``value`` that cannot be encoded (only computed on failure)."""
+    docs = value.get("docs") if isinstance(value, Mapping) else None
+    if what is None and isinstance(docs, list):  # a _bulk_docs body: name the document
+        for doc in docs:
+            problem = _problem(doc)
+            if problem is not None:
+                return InvalidInput(f"{_describe(doc)}: {problem}")
+    return InvalidInput(f"{what or _describe(value)}: {_problem(value)}")
+
+
+def dumps(value: Any, what: str | None = None) -> bytes:
     """Encode ``value`` as JSON, refusing what JSON cannot carry.
 
     NaN and infinities (which orjson would quietly turn into ``null``), non-string
     keys and values of unknown types raise :class:`InvalidInput` naming the
-    document and the field, before anything is sent.
+    document (or ``what``) and the field, before anything is sent.
     """
     try:
         data = orjson.dumps(value, default=_encode_other, option=_DUMP_OPTS)
-    except TypeError as exc:
-        raise InvalidInput(f"{_describe(value)} cannot be encoded as JSON: {exc}") from None
-    if b"null" in data:  # orjson writes NaN and infinities as null: look closer only then
-        found = _find_unrepresentable(value, "")
-        if found:
-            raise InvalidInput(
-                f"{_describe(value)}: field {found!r} is NaN or infinite, which JSON cannot carry"
-            )
+    except TypeError:
+        raise _refusal(value, what) from None
+    # orjson writes NaN and infinities as null: look closer only then
+    if b"null" in data and _find_unrepresentable(value, "") is not None:
+        raise _refusal(value, what)
     return data
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..document import AttrDict, Document
 from ..errors import InvalidInput, NotFound
 from ..http.messages import Request
-from .base import Op, db_path, doc_path, json_request, query_string, validate_id
+from .base import Op, db_path, doc_path, dumps, json_request, query_string, validate_id
 from .server import UuidCache, take_uuids
 
 __all__ = [
@@ -115,6 +115,9 @@ def prepare_docs(db: DbRef, docs: Sequence[Any]) -> Op[list[MutableMapping[str, 
     """Check every document, then give each one without ``_id`` a server-made id."""
     checked = [_check_doc(doc, i) for i, doc in enumerate(docs)]
     missing = [doc for doc in checked if doc.get("_id") is None]
+    for index, doc in enumerate(checked):
+        if doc.get("_id") is None:  # refuse it before taking server ids for it
+            dumps(doc, f"the document at index {index} (no _id yet)")
     if missing:
         ids = yield from take_uuids(db.uuids, len(missing))
         for doc, new_id in zip(missing, ids, strict=True):
