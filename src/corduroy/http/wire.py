@@ -144,6 +144,14 @@ def serialize_request(
     return RequestSerializer(host_header, base_path, default_headers).serialize(request)
 
 
+def _new_parser(owner: object) -> httptools.HttpResponseParser:
+    parser = httptools.HttpResponseParser(owner)
+    # RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length. pouchdb-server
+    # sends both on _list responses; the chunked framing is the one to follow.
+    parser.set_dangerous_leniencies(lenient_chunked_length=True)
+    return parser
+
+
 class ResponseParser:
     """Collects one HTTP response at a time from the bytes of a connection.
 
@@ -171,7 +179,7 @@ class ResponseParser:
     )
 
     def __init__(self) -> None:
-        self._parser = httptools.HttpResponseParser(self)
+        self._parser = _new_parser(self)
         self._stale = False
         self._chunks: deque[bytes] = deque()
         self.start()
@@ -179,7 +187,7 @@ class ResponseParser:
     def start(self, head: bool = False) -> None:
         """Get ready for the next response on the connection."""
         if self._stale:
-            self._parser = httptools.HttpResponseParser(self)
+            self._parser = _new_parser(self)
             self._stale = False
         self._head = head
         self._reason = b""
