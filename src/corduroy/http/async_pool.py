@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
+import threading
 import weakref
 from collections import deque
 from collections.abc import AsyncIterable, Iterable, Sequence
-from time import perf_counter
 
 from corduroy.errors import ConnectError, ConnectionDropped, Timeout, TransportError
-from corduroy.http.config import HTTPConfig, Origin
+from corduroy.http.config import HTTPConfig, TransportBase
 from corduroy.http.messages import Headers, Request, Response
 from corduroy.http.wire import (
     LAST_CHUNK,
     IncompleteResponse,
     ParseError,
-    RequestSerializer,
     ResponseParser,
     encode_chunk,
 )
 
 __all__ = ["AsyncStream", "AsyncTransport"]
 
-_log = logging.getLogger("corduroy.http")
-_DEBUG = logging.DEBUG
 _FIXED = (bytes, bytearray, memoryview)
 #: a streamed body pauses reading above HIGH buffered bytes, resumes below LOW
 _HIGH, _LOW = 256 * 1024, 64 * 1024
@@ -38,6 +34,8 @@ _transports: weakref.WeakSet[AsyncTransport] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     for transport in list(_transports):
         transport._pools = weakref.WeakKeyDictionary()  # the parent's loops are not ours
+        transport._last = None
+        transport._pools_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -64,8 +62,11 @@ class _Connection(asyncio.Protocol):
         self.writing_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
         self.idle_since = 0.0
+        # read timeout: one timer per connection, re-armed only when it fires
+        self.idle_limit: float | None = None
         self.last_activity = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
 
     # protocol callbacks
 
@@ -74,7 +75,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         parser = self.parser
-        if self.timer is not None:
+        if self.idle_limit is not None:
             self.last_activity = self.loop.time()
         try:
             parser.feed(data)
@@ -105,6 +106,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if not self.parser.complete and self.failure is None:
             self.failure = exc or IncompleteResponse("connection closed")
         self._wake()
@@ -130,12 +134,19 @@ class _Connection(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def _on_timer(self, timeout: float) -> None:
-        left = self.last_activity + timeout - self.loop.time()
-        if left > 0:
-            self.timer = self.loop.call_later(left, self._on_timer, timeout)
+    def _arm(self, when: float) -> None:
+        self.timer_at = when
+        self.timer = self.loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        limit = self.idle_limit
+        if limit is None or self.waiter is None:
+            return
+        now = self.loop.time()
+        if self.last_activity + limit > now:
+            self._arm(self.last_activity + limit)
         else:
-            self.timer = None
             self.timed_out = True
             self._wake()
 
@@ -146,14 +157,18 @@ class _Connection(asyncio.Protocol):
         if idle_limit is None:
             await waiter
             return
-        self.last_activity = self.loop.time()
-        self.timer = self.loop.call_later(idle_limit, self._on_timer, idle_limit)
+        now = self.last_activity = self.loop.time()
+        self.idle_limit = idle_limit
+        timer = self.timer
+        if timer is None:
+            self._arm(now + idle_limit)
+        elif self.timer_at > now + idle_limit:
+            timer.cancel()
+            self._arm(now + idle_limit)
         try:
             await waiter
         finally:
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
+            self.idle_limit = None
 
     async def drain(self) -> None:
         while self.writing_paused and not self.closed:
@@ -168,6 +183,9 @@ class _Connection(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if self.transport is not None:
             self.transport.abort()
 
@@ -188,7 +206,7 @@ class _Pool:
                 return
 
 
-class AsyncTransport:
+class AsyncTransport(TransportBase):
     """Sends :class:`Request` values over keep-alive connections to one origin (asyncio).
 
     One object may serve several event loops over its life: each loop gets its
@@ -201,45 +219,63 @@ class AsyncTransport:
         config: HTTPConfig | None = None,
         default_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
-        self.config = config if config is not None else HTTPConfig()
-        self.origin = Origin.parse(base_url)
-        self._serializer = RequestSerializer(
-            self.origin.host_header, self.origin.base_path, default_headers
-        )
+        super().__init__(base_url, config, default_headers)
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = (
             weakref.WeakKeyDictionary()
         )
+        self._pools_lock = threading.Lock()
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], _Pool] | None = None
+        self._expiry = self.config.keepalive_expiry
         _transports.add(self)
-
-    def __repr__(self) -> str:
-        return f"<AsyncTransport {self.origin.url}>"
-
-    def _where(self, request: Request) -> dict[str, str]:
-        return {"method": request.method, "url": self.origin.url + request.target}
 
     # pool
 
+    def _pool(self, loop: asyncio.AbstractEventLoop) -> _Pool:
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
+        with self._pools_lock:  # loops in other threads use the same dictionary
+            pool = self._pools.get(loop)
+            if pool is None:
+                # idle connections keep their loop alive: drop the pools of closed loops
+                for old in [old for old in self._pools if old.is_closed()]:
+                    for conn in self._pools.pop(old).idle:
+                        try:
+                            conn.abort()
+                        except RuntimeError:  # loop closed: the socket goes with the GC
+                            pass
+                pool = self._pools[loop] = _Pool()
+        self._last = (weakref.ref(loop), pool)
+        return pool
+
+    def _take_idle(self, pool: _Pool) -> _Connection | None:
+        idle = pool.idle
+        while idle:
+            conn = idle.pop()
+            if not conn.closed and conn.loop.time() - conn.idle_since <= self._expiry:
+                conn.reused = True
+                return conn
+            pool.count -= 1
+            conn.abort()
+        return None
+
     async def _acquire(self, pool: _Pool, request: Request) -> _Connection:
-        expiry = self.config.keepalive_expiry
-        loop = asyncio.get_running_loop()
-        while True:
-            idle = pool.idle
-            while idle:
-                conn = idle.pop()
-                if not conn.closed and loop.time() - conn.idle_since <= expiry:
-                    conn.reused = True
-                    return conn
-                pool.count -= 1
-                conn.abort()
-            if pool.count < self.config.max_connections:
-                break
-            waiter = loop.create_future()
+        while pool.count >= self.config.max_connections:
+            waiter = asyncio.get_running_loop().create_future()
             pool.waiters.append(waiter)
             try:
                 async with asyncio.timeout(self.config.connect_timeout):
                     await waiter
-            except TimeoutError:
-                raise Timeout("no free connection in the pool", **self._where(request)) from None
+            except BaseException as exc:
+                if waiter.done() and not waiter.cancelled():
+                    pool.wake_one()  # pass the wake-up on
+                if isinstance(exc, TimeoutError):
+                    where = self._where(request)
+                    raise Timeout("no free connection in the pool", **where) from None
+                raise
+            conn = self._take_idle(pool)
+            if conn is not None:
+                return conn
         pool.count += 1
         return await self._connect(pool, request)
 
@@ -289,6 +325,7 @@ class AsyncTransport:
         pool = self._pools.get(asyncio.get_running_loop())
         if pool is None:
             return
+        self._last = None
         idle, pool.idle = pool.idle, []
         pool.count -= len(idle)
         for conn in idle:
@@ -300,16 +337,13 @@ class AsyncTransport:
 
     async def send(self, request: Request) -> Response:
         """Send ``request`` and return the response (see :class:`Response`)."""
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = _Pool()
-        started = perf_counter() if _log.isEnabledFor(_DEBUG) else 0.0
+        pool = self._pool(asyncio.get_running_loop())
+        started = self._started()
         head = self._serializer.head(request)
         body = request.body
         replayable = body is None or isinstance(body, _FIXED)
         timeout = request.timeout if request.timeout is not None else self.config.read_timeout
-        conn = await self._acquire(pool, request)
+        conn = self._take_idle(pool) or await self._acquire(pool, request)
         owned = True
         try:
             try:
@@ -332,16 +366,18 @@ class AsyncTransport:
         parser = conn.parser
         if request.stream:
             stream = AsyncStream(self, pool, conn, request, timeout)
-            response = Response(parser.status, Headers(parser.headers), stream=stream)
+            response = Response(
+                parser.status, Headers(parser.headers), stream=stream, reason=parser.reason
+            )
             if parser.complete and not parser.buffered:
                 await stream.aclose()
         else:
-            response = Response(parser.status, Headers(parser.headers), parser.take())
+            response = Response(
+                parser.status, Headers(parser.headers), parser.take(), reason=parser.reason
+            )
             self._release(pool, conn)
         if started:
-            ms = (perf_counter() - started) * 1000
-            url = self.origin.url + request.target
-            _log.debug("%s %s %d %.1fms", request.method, url, response.status, ms)
+            self._log(request, response.status, started)
         return response
 
     async def _exchange(

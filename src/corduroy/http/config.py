@@ -1,12 +1,18 @@
-"""Settings shared by the blocking and the asyncio transport."""
+"""Settings and scaffolding shared by the blocking and the asyncio transport."""
 
 from __future__ import annotations
 
+import logging
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from urllib.parse import urlsplit
 
-__all__ = ["HTTPConfig", "Origin"]
+from corduroy.http.messages import Request
+from corduroy.http.wire import RequestSerializer
+
+__all__ = ["HTTPConfig", "Origin", "TransportBase"]
 
 
 @dataclass(slots=True)
@@ -79,3 +85,39 @@ class Origin:
         host_header = shown if port == default_port else f"{shown}:{port}"
         base_path = parts.path.rstrip("/")
         return cls(tls, host, port, host_header, base_path, f"{scheme}://{host_header}{base_path}")
+
+
+_log = logging.getLogger("corduroy.http")
+
+
+class TransportBase:
+    """What both transports share: settings, origin, serialiser, error context, log line."""
+
+    def __init__(
+        self,
+        base_url: str,
+        config: HTTPConfig | None = None,
+        default_headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.config = config if config is not None else HTTPConfig()
+        self.origin = Origin.parse(base_url)
+        self._serializer = RequestSerializer(
+            self.origin.host_header, self.origin.base_path, default_headers
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.origin.url}>"
+
+    def _where(self, request: Request) -> dict[str, str]:
+        """``method`` and ``url`` keywords for a TransportError (no credentials in urls)."""
+        return {"method": request.method, "url": self.origin.url + request.target}
+
+    @staticmethod
+    def _started() -> float:
+        return perf_counter() if _log.isEnabledFor(logging.DEBUG) else 0.0
+
+    def _log(self, request: Request, status: int, started: float) -> None:
+        """The one DEBUG line per request (never headers: they carry credentials)."""
+        ms = (perf_counter() - started) * 1000
+        url = self.origin.url + request.target
+        _log.debug("%s %s %d %.1fms", request.method, url, status, ms)

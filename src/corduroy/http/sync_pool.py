@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import select
 import socket
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from time import monotonic, perf_counter
+from time import monotonic
 
 from corduroy.errors import (
     ConnectError,
@@ -18,21 +17,18 @@ from corduroy.errors import (
     Timeout,
     TransportError,
 )
-from corduroy.http.config import HTTPConfig, Origin
+from corduroy.http.config import HTTPConfig, TransportBase
 from corduroy.http.messages import Headers, Request, Response
 from corduroy.http.wire import (
     LAST_CHUNK,
     IncompleteResponse,
     ParseError,
-    RequestSerializer,
     ResponseParser,
     encode_chunk,
 )
 
 __all__ = ["SyncTransport"]
 
-_log = logging.getLogger("corduroy.http")
-_DEBUG = logging.DEBUG
 _RECV_SIZE = 65536
 _FIXED = (bytes, bytearray, memoryview)
 
@@ -70,7 +66,7 @@ class _Connection:
             pass
 
 
-class SyncTransport:
+class SyncTransport(TransportBase):
     """Sends :class:`Request` values over keep-alive connections to one origin.
 
     ``base_url`` is ``http(s)://host[:port][/base/path]``, without credentials.
@@ -84,11 +80,7 @@ class SyncTransport:
         config: HTTPConfig | None = None,
         default_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
-        self.config = config if config is not None else HTTPConfig()
-        self.origin = Origin.parse(base_url)
-        self._serializer = RequestSerializer(
-            self.origin.host_header, self.origin.base_path, default_headers
-        )
+        super().__init__(base_url, config, default_headers)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._idle: list[_Connection] = []
@@ -96,9 +88,6 @@ class SyncTransport:
         self._waiting = 0
         self._generation = 0
         _transports.add(self)
-
-    def __repr__(self) -> str:
-        return f"<SyncTransport {self.origin.url}>"
 
     # pool
 
@@ -197,12 +186,9 @@ class SyncTransport:
 
     # requests
 
-    def _where(self, request: Request) -> dict[str, str]:
-        return {"method": request.method, "url": self.origin.url + request.target}
-
     def send(self, request: Request) -> Response:
         """Send ``request`` and return the response (see :class:`Response`)."""
-        started = perf_counter() if _log.isEnabledFor(_DEBUG) else 0.0
+        started = self._started()
         head = self._serializer.head(request)
         body = request.body
         replayable = body is None or isinstance(body, _FIXED)
@@ -234,16 +220,18 @@ class SyncTransport:
         parser = conn.parser
         if request.stream:
             stream = SyncStream(self, conn, request)
-            response = Response(parser.status, Headers(parser.headers), stream=stream)
+            response = Response(
+                parser.status, Headers(parser.headers), stream=stream, reason=parser.reason
+            )
             if parser.complete and not parser.buffered:
                 stream.close()
         else:
-            response = Response(parser.status, Headers(parser.headers), parser.take())
+            response = Response(
+                parser.status, Headers(parser.headers), parser.take(), reason=parser.reason
+            )
             self._release(conn)
         if started:
-            ms = (perf_counter() - started) * 1000
-            url = self.origin.url + request.target
-            _log.debug("%s %s %d %.1fms", request.method, url, response.status, ms)
+            self._log(request, response.status, started)
         return response
 
     def _acquire_fresh(self, request: Request) -> _Connection:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -231,7 +234,7 @@ def client(make_client: Callable[..., Client]) -> Client:
 def test_keep_alive_connection_is_reused(client: Client, server: Server) -> None:
     for _ in range(5):
         response = client.send(Request("GET", "/hello"))
-        assert (response.status, response.body) == (200, b"hello")
+        assert (response.status, response.reason, response.body) == (200, "OK", b"hello")
         assert response.headers["content-type"] == "text/plain"
     assert server.connections == 1
     missing = client.send(Request("GET", "/nope"))
@@ -477,3 +480,37 @@ def test_urls_with_credentials_are_refused() -> None:
         SyncTransport("http://user:pw@127.0.0.1:5984", HTTPConfig())
     with pytest.raises(ValueError):
         AsyncTransport("http://user:pw@127.0.0.1:5984", HTTPConfig())
+
+
+def test_one_debug_line_per_request_without_headers(
+    client: Client, server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="corduroy.http"):
+        client.send(Request("GET", "/hello", query="a=1", headers=(("Authorization", "s3cret"),)))
+    [record] = [r for r in caplog.records if r.name == "corduroy.http"]
+    assert record.levelno == logging.DEBUG
+    message = record.getMessage()
+    assert f"GET {server.url}/hello?a=1 200" in message and "ms" in message
+    assert "s3cret" not in message
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_its_own_connections(server: Server) -> None:
+    transport = SyncTransport(server.url, HTTPConfig(read_timeout=10))
+    assert transport.send(Request("GET", "/hello")).body == b"hello"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+        pid = os.fork()
+    if pid == 0:  # the child: must not share the parent's socket
+        ok = transport.send(Request("GET", "/hello")).body == b"hello"
+        os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 10
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0
+    assert transport.send(Request("GET", "/hello")).body == b"hello"
+    assert server.connections == 2
+    transport.close()
