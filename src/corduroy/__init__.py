@@ -42,6 +42,7 @@ from .errors import (
 )
 from .relax import relax
 from .status import Status
+from .views import Row, View
 
 __version__ = "0.1.0"
 
@@ -69,6 +70,7 @@ __all__ = [
     "RangeNotSatisfiable",
     "RequestEntityTooLarge",
     "RequestReplica",
+    "Row",
     "ServerError",
     "Status",
     "Timeout",
@@ -76,6 +78,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "UnsupportedMediaType",
+    "View",
     "defaults",
     "relax",
 ]

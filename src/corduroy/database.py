@@ -97,8 +97,16 @@ class Database(
         """Whether the database exists (a ``HEAD`` request)."""
         return self._run(server_ops.db_exists(self.name), callback)
 
-    def info(self, *, callback: Callback | None = None) -> AttrDict:
-        """The database's info (``GET /db``): ``doc_count``, ``update_seq``, ..."""
+    def info(self, ddoc: str | None = None, *, callback: Callback | None = None) -> AttrDict:
+        """The database's info (``GET /db``): ``doc_count``, ``update_seq``, ...
+
+        With ``ddoc``, the info of that design document's view index
+        (``GET /db/_design/ddoc/_info``).
+        """
+        if ddoc is not None:
+            from .ops.views import design_info
+
+            return self._run(design_info(self._ref, ddoc), callback)
 
         def op() -> Op[AttrDict]:
             from .http.messages import Request

@@ -2,8 +2,232 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, cast
+
+from ..document import AttrDict
+from ..drivers import Callback, in_running_loop, run_async, run_blocking
+from ..errors import InvalidInput
+from ..ops import mango
+from ..ops import views as ops
+from ..ops.views import PageSteps
+from ..views import FindResult, View
 from .base import DatabaseBase
+
+__all__ = ["PagedDocs", "PagedRows", "ViewMethods"]
+
+
+class _Pager:
+    """Runs page operations one after another, blocking (``for``) or awaited (``async for``)."""
+
+    def __init__(self, db: DatabaseBase, what: str) -> None:
+        self._db = db
+        self._what = what
+
+    def _pages(self) -> PageSteps:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Any]:
+        if in_running_loop():
+            raise RuntimeError(
+                f"`for` over {self._what} would block the running event loop; use `async for`"
+            )
+        conn = self._db.couch._conn
+        steps = self._pages()
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, list):
+                    yield from step
+                    step = next(steps)
+                else:
+                    step = steps.send(run_blocking(step, conn))
+        except StopIteration:
+            return
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        conn = self._db.couch._conn
+        steps = self._pages()
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, list):
+                    for item in step:
+                        yield item
+                    step = next(steps)
+                else:
+                    step = steps.send(await run_async(step, conn))
+        except StopIteration:
+            return
+
+
+class PagedRows(_Pager):
+    """``db.iterview(...)``: the rows of a view, fetched ``batch`` at a time."""
+
+    def __init__(self, db: DatabaseBase, name: str, batch: int, options: dict[str, Any]) -> None:
+        super().__init__(db, f"iterview({name!r})")
+        if batch < 1:
+            raise InvalidInput(f"batch must be at least 1, not {batch}")
+        ops.view_path(db._ref, name)  # refuses a bad name now
+        self._name, self._batch, self._options = name, batch, options
+
+    def _pages(self) -> PageSteps:
+        return ops.view_steps(self._db._ref, self._name, self._batch, self._options)
+
+
+class PagedDocs(_Pager):
+    """``db.iterfind(...)``: the documents of a Mango query, fetched ``batch`` at a time."""
+
+    def __init__(self, db: DatabaseBase, batch: int, body: dict[str, Any]) -> None:
+        super().__init__(db, "iterfind()")
+        if batch < 1:
+            raise InvalidInput(f"batch must be at least 1, not {batch}")
+        self._batch, self._body = batch, body
+
+    def _pages(self) -> PageSteps:
+        body: dict[str, Any] | None = dict(self._body)
+        limit = self._body.get("limit")
+        remaining = -1 if limit is None else int(limit)
+        while body is not None and remaining != 0:
+            size = self._batch if remaining < 0 else min(self._batch, remaining)
+            body["limit"] = size
+            page: FindResult = yield mango.find_page(self._db._ref, body)
+            yield list(page)
+            if remaining > 0:
+                remaining -= len(page)
+            body = mango.next_find(body, page, size)
 
 
 class ViewMethods(DatabaseBase):
     """Mixed into ``Database``."""
+
+    def view(self, name: str, *, callback: Callback | None = None, **options: Any) -> View:
+        """Query a view: ``"ddoc/view"``, ``"_design/ddoc/_view/view"`` or ``"_all_docs"``.
+
+        Options (CouchDB's): ``key``, ``keys`` (sent in a POST), ``startkey``/
+        ``endkey`` (or ``start_key``/``end_key``), ``startkey_docid``,
+        ``endkey_docid``, ``inclusive_end``, ``include_docs``, ``limit``,
+        ``skip``, ``descending``, ``stale``, ``update``, ``stable``,
+        ``update_seq``, ``reduce``, ``group``, ``group_level``, ``conflicts``,
+        ``sorted``; keys are sent as JSON. Blocking: rows stream as you iterate
+        (iterate once to stream, index to keep); awaited: the rows are read.
+        """
+        return self._run(ops.query_view(self._ref, name, **options), callback)
+
+    def all_docs(self, *, callback: Callback | None = None, **options: Any) -> View:
+        """``_all_docs``: every document's id and rev (``include_docs=True`` for the docs)."""
+        return self._run(ops.query_view(self._ref, "_all_docs", **options), callback)
+
+    def query(
+        self,
+        map_src: str,
+        reduce_src: str | None = None,
+        *,
+        language: str = "javascript",
+        callback: Callback | None = None,
+        **options: Any,
+    ) -> View:
+        """Run a temporary view (``_temp_view``). CouchDB 2+ has none: the error says so."""
+        op = ops.temp_view(self._ref, map_src, reduce_src, language, **options)
+        return self._run(op, callback)
+
+    def iterview(self, name: str, batch: int = 1000, **options: Any) -> PagedRows:
+        """Every row of a view, fetched ``batch`` rows per request, in constant memory.
+
+        ``for row in db.iterview(...)`` blocks; ``async for`` awaits. Pages
+        follow each other by key and doc id, so duplicate keys are safe; with
+        ``keys`` the keys are sent ``batch`` at a time. ``limit`` and ``skip``
+        apply to the whole iteration.
+        """
+        return PagedRows(self, name, batch, options)
+
+    def find(
+        self,
+        selector: Mapping[str, Any],
+        fields: Sequence[str] | None = None,
+        sort: Sequence[Any] | None = None,
+        limit: int | None = None,
+        skip: int | None = None,
+        use_index: str | Sequence[str] | None = None,
+        bookmark: str | None = None,
+        execution_stats: bool = False,
+        *,
+        callback: Callback | None = None,
+        **extra: Any,
+    ) -> FindResult:
+        """A Mango query (``_find``): a list of ``Document`` with ``bookmark``,
+        ``warning`` and (``execution_stats=True``) ``execution_stats``.
+
+        ``extra``: other ``_find`` fields (``r``, ``conflicts``, ``update``,
+        ``stable``, ``allow_fallback``).
+        """
+        op = mango.find(
+            self._ref, selector, fields=fields, sort=sort, limit=limit, skip=skip,
+            use_index=use_index, bookmark=bookmark, execution_stats=execution_stats, **extra,
+        )  # fmt: skip
+        # the driver finishes the FoundStream the op returns into a FindResult
+        return cast(FindResult, self._run(op, callback))
+
+    def iterfind(
+        self,
+        selector: Mapping[str, Any],
+        fields: Sequence[str] | None = None,
+        sort: Sequence[Any] | None = None,
+        limit: int | None = None,
+        skip: int | None = None,
+        use_index: str | Sequence[str] | None = None,
+        batch: int = 1000,
+        **extra: Any,
+    ) -> PagedDocs:
+        """Every document a Mango query matches, ``batch`` per request (``for`` or
+        ``async for``). Pages by ``bookmark``, or by ``skip`` on servers without
+        bookmarks (pouchdb-server)."""
+        body = mango.find_body(
+            selector, fields=fields, sort=sort, limit=limit, skip=skip, use_index=use_index,
+            **extra,
+        )  # fmt: skip
+        return PagedDocs(self, batch, body)
+
+    def index(
+        self,
+        fields: Sequence[Any],
+        name: str | None = None,
+        ddoc: str | None = None,
+        *,
+        callback: Callback | None = None,
+        **extra: Any,
+    ) -> AttrDict:
+        """Create a Mango index: ``{result: "created" | "exists", id, name}``.
+
+        ``extra``: ``type``, ``partial_filter_selector``, ``partitioned``.
+        """
+        return self._run(mango.create_index(self._ref, fields, name, ddoc, **extra), callback)
+
+    def indexes(self, *, callback: Callback | None = None) -> list[AttrDict]:
+        """The database's Mango indexes (``ddoc``, ``name``, ``type``, ``def``)."""
+        return self._run(mango.list_indexes(self._ref), callback)
+
+    def delete_index(
+        self,
+        ddoc: str | Mapping[str, Any],
+        name: str | None = None,
+        type: str = "json",
+        *,
+        callback: Callback | None = None,
+    ) -> AttrDict:
+        """Delete a Mango index, given its design doc and name, or an entry of ``indexes()``."""
+        return self._run(mango.delete_index(self._ref, ddoc, name, type), callback)
+
+    def explain(
+        self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any
+    ) -> AttrDict:
+        """How the server would answer ``find(selector, **options)`` (``_explain``)."""
+        return self._run(mango.explain(self._ref, selector, **options), callback)
+
+    def compact(self, ddoc: str | None = None, *, callback: Callback | None = None) -> AttrDict:
+        """Compact the database, or with ``ddoc`` that design document's view index."""
+        return self._run(ops.compact(self._ref, ddoc), callback)
+
+    def cleanup(self, *, callback: Callback | None = None) -> AttrDict:
+        """Remove view index files that no design document uses (``_view_cleanup``)."""
+        return self._run(ops.cleanup(self._ref), callback)

@@ -1,0 +1,191 @@
+"""Reading a CouchDB result body (``{..., "rows": [...], ...}``) one row at a time.
+
+View, ``_all_docs`` and ``_find`` bodies are one object holding a long array
+(``rows`` or ``docs``) among a few small members: ``total_rows`` and ``offset``
+come before the array, ``update_seq`` before it on CouchDB and after it on
+pouchdb-server, Mango's ``bookmark`` and ``warning`` after it. The array goes
+through ``ijson.items`` (yajl2_c backend: C all the way, no Python per event);
+the small members are taken from the bytes around it:
+
+* the *head*: the bytes before ``"rows": [`` plus ``}`` are a JSON object;
+* the *tail*: the reader keeps the last ~64 KiB it handed to ijson; after the
+  array is done, the leftmost ``]`` in that window whose remainder reads as the
+  end of an object (``,"bookmark":"..."}``) closes the array.
+
+Nothing else of the body is kept, so memory stays flat however long the array.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import orjson
+
+__all__ = ["AsyncArrayReader", "HeadSplitter", "SyncArrayReader", "parse_tail"]
+
+CHUNK = 65536
+_WINDOW = 65536
+_WS = b" \t\r\n"
+
+
+def _skip_ws(buf: bytes, pos: int) -> int:
+    while pos < len(buf) and buf[pos] in _WS:
+        pos += 1
+    return pos
+
+
+class HeadSplitter:
+    """Finds where the array starts in the first bytes of a body (no I/O)."""
+
+    def __init__(self, key: str) -> None:
+        self._needle = b'"' + key.encode() + b'"'
+        self._from = 0
+        self.head: dict[str, Any] | None = None
+
+    def feed(self, buf: bytes, final: bool) -> bool:
+        """Look at the bytes so far; True once the head is known (or never will be)."""
+        while True:
+            idx = buf.find(self._needle, self._from)
+            if idx < 0:
+                self._from = max(0, len(buf) - len(self._needle))
+                if final:
+                    self._whole(buf)
+                return final
+            pos = _skip_ws(buf, idx + len(self._needle))
+            if pos < len(buf) and buf[pos] == ord(":"):
+                pos = _skip_ws(buf, pos + 1)
+            if pos >= len(buf) and not final:
+                self._from = idx
+                return False  # need more bytes to tell
+            prefix = buf[:idx].rstrip(_WS).rstrip(b",")
+            if pos < len(buf) and buf[pos] == ord("[") and prefix.lstrip(_WS)[:1] == b"{":
+                try:
+                    head = orjson.loads(prefix + b"}")
+                except orjson.JSONDecodeError:
+                    head = None
+                if isinstance(head, dict):
+                    self.head = head
+                    return True
+            self._from = idx + 1
+
+    def _whole(self, buf: bytes) -> None:
+        try:
+            whole = orjson.loads(buf)
+        except orjson.JSONDecodeError:
+            whole = None
+        self.head = whole if isinstance(whole, dict) else {}
+
+
+def parse_tail(window: bytes) -> dict[str, Any]:
+    """The members after the array, from the last bytes of the body."""
+    pos = window.find(b"]")
+    while pos >= 0:
+        rest = window[pos + 1 :].strip(_WS)
+        if rest.startswith(b","):
+            rest = rest[1:]
+        if rest.endswith(b"}"):
+            try:
+                tail = orjson.loads(b"{" + rest)
+            except orjson.JSONDecodeError:
+                tail = None
+            if isinstance(tail, dict):
+                return tail
+        pos = window.find(b"]", pos + 1)
+    return {}
+
+
+class _Window:
+    """The last bytes handed out, at least ``_WINDOW`` of them when there are."""
+
+    __slots__ = ("_chunks", "_size")
+
+    def __init__(self) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+
+    def add(self, data: bytes) -> None:
+        if not data:
+            return
+        self._chunks.append(data)
+        self._size += len(data)
+        while len(self._chunks) > 1 and self._size - len(self._chunks[0]) >= _WINDOW:
+            self._size -= len(self._chunks.popleft())
+
+    def bytes(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+class SyncArrayReader:
+    """Wraps a blocking body (``read(n)``/``close()``) for ``ijson.items``."""
+
+    def __init__(self, stream: Any, key: str) -> None:
+        self._stream = stream
+        self._pending = b""
+        self._window = _Window()
+        self.splitter = HeadSplitter(key)
+        self.done = False
+
+    def read_head(self) -> dict[str, Any]:
+        buf = b""
+        while True:
+            chunk = self._stream.read(CHUNK)
+            buf += chunk
+            if self.splitter.feed(buf, not chunk):
+                break
+        self._pending = buf
+        return self.splitter.head or {}
+
+    def read(self, n: int = -1) -> bytes:
+        if n == 0:  # ijson asks for 0 bytes to learn whether the reader gives bytes
+            return b""
+        if self._pending:
+            data, self._pending = self._pending, b""
+        else:
+            data = self._stream.read(n if n > 0 else CHUNK)
+            if not data:
+                self.done = True
+        self._window.add(data)
+        return data
+
+    def tail(self) -> dict[str, Any]:
+        return parse_tail(self._window.bytes())
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class AsyncArrayReader:
+    """Wraps an asyncio body (``await read(n)``/``aclose()``) for ``ijson.items_async``."""
+
+    def __init__(self, stream: Any, key: str) -> None:
+        self._stream = stream
+        self._pending = b""
+        self._window = _Window()
+        self.splitter = HeadSplitter(key)
+
+    async def read_head(self) -> dict[str, Any]:
+        buf = b""
+        while True:
+            chunk: bytes = await self._stream.read(CHUNK)
+            buf += chunk
+            if self.splitter.feed(buf, not chunk):
+                break
+        self._pending = buf
+        return self.splitter.head or {}
+
+    async def read(self, n: int = -1) -> bytes:
+        if n == 0:
+            return b""
+        if self._pending:
+            data, self._pending = self._pending, b""
+        else:
+            data = await self._stream.read(n if n > 0 else CHUNK)
+        self._window.add(data)
+        return data
+
+    def tail(self) -> dict[str, Any]:
+        return parse_tail(self._window.bytes())
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
