@@ -39,9 +39,7 @@ class Partition:
 
     def view(self, name: str, *, callback: Callback | None = None, **options: Any) -> View:
         """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition."""
-        return self.db._run(
-            ops.partition_view(self.db._ref, self.key, name, **options), callback
-        )
+        return self.db._run(ops.partition_view(self.db._ref, self.key, name, **options), callback)
 
     def find(
         self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any

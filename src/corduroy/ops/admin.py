@@ -186,9 +186,7 @@ def create_user(name: str, password: str, roles: Iterable[str] = ()) -> Op[Docum
     role_list = [validate_id(role, "role") for role in roles]
     docid = "org.couchdb.user:" + name
     user = {"_id": docid, "name": name, "type": "user", "roles": role_list}
-    response = yield json_request(
-        "PUT", doc_path("_users", docid), {**user, "password": password}
-    )
+    response = yield json_request("PUT", doc_path("_users", docid), {**user, "password": password})
     return Document({**user, "_rev": response.json()["rev"]})
 
 

@@ -79,9 +79,7 @@ def partition_find(
     """Mango ``_find`` within one partition (same options as ``db.find``)."""
     path = partition_path(db, partition) + "/_find"
     body = dumps(find_body(selector, **options))
-    response = yield Request(
-        "POST", path, "", JSON_HEADERS, body, stream=True, idempotent=True
-    )
+    response = yield Request("POST", path, "", JSON_HEADERS, body, stream=True, idempotent=True)
     return FoundStream(response, db.doc_class)
 
 
