@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .document import AttrDict
@@ -45,8 +46,11 @@ class ContinuousChanges:
         self._state = FeedState(db._ref, options, couchdb=None)
         self._closed = False
         self._wake = threading.Event()
-        self._sync: Iterator[AttrDict] | None = None
-        self._async: AsyncIterator[AttrDict] | None = None
+        # Weak: a loop that breaks out drops the last reference, which closes the
+        # generator and its connection at once. ``__next__`` holds its own.
+        self._sync: weakref.ref[Generator[AttrDict, None, None]] | None = None
+        self._async: weakref.ref[AsyncGenerator[AttrDict, None]] | None = None
+        self._held: Any = None
 
     @property
     def last_seq(self) -> Any:
@@ -60,12 +64,16 @@ class ContinuousChanges:
     def __iter__(self) -> Iterator[AttrDict]:
         if in_running_loop():
             raise RuntimeError("inside a running event loop, use `async for change in feed`")
-        if self._sync is None:
-            self._sync = self._iterate()
-        return self._sync
+        gen = self._sync() if self._sync is not None else None
+        if gen is None:
+            gen = self._iterate()
+            self._sync = weakref.ref(gen)
+        return gen
 
     def __next__(self) -> AttrDict:
-        return next(iter(self))
+        if self._held is None:
+            self._held = iter(self)
+        return next(self._held)  # type: ignore[no-any-return]
 
     def __enter__(self) -> ContinuousChanges:
         return self
@@ -77,14 +85,14 @@ class ContinuousChanges:
         """End the feed (from another thread: at the next heartbeat at the latest)."""
         self._closed = True
         self._wake.set()
-        gen = self._sync
-        if gen is not None and hasattr(gen, "close"):
+        gen = self._sync() if self._sync is not None else None
+        if gen is not None:
             try:
                 gen.close()
             except ValueError:  # running in another thread: it sees _closed soon
                 pass
 
-    def _iterate(self) -> Iterator[AttrDict]:
+    def _iterate(self) -> Generator[AttrDict, None, None]:
         state = self._state
         conn = self.db.couch._conn
         stream: Any = None
@@ -127,12 +135,16 @@ class ContinuousChanges:
     # -- asyncio -----------------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[AttrDict]:
-        if self._async is None:
-            self._async = self._aiterate()
-        return self._async
+        gen = self._async() if self._async is not None else None
+        if gen is None:
+            gen = self._aiterate()
+            self._async = weakref.ref(gen)
+        return gen
 
     async def __anext__(self) -> AttrDict:
-        return await self.__aiter__().__anext__()
+        if self._held is None:
+            self._held = self.__aiter__()
+        return await self._held.__anext__()  # type: ignore[no-any-return]
 
     async def __aenter__(self) -> ContinuousChanges:
         return self
@@ -143,11 +155,11 @@ class ContinuousChanges:
     async def aclose(self) -> None:
         """End the feed and close its connection."""
         self._closed = True
-        gen = self._async
-        if gen is not None and hasattr(gen, "aclose"):
+        gen = self._async() if self._async is not None else None
+        if gen is not None:
             await gen.aclose()
 
-    async def _aiterate(self) -> AsyncIterator[AttrDict]:
+    async def _aiterate(self) -> AsyncGenerator[AttrDict, None]:
         state = self._state
         conn = self.db.couch._conn
         stream: Any = None
