@@ -224,7 +224,11 @@ class RequestReplica:
 
     __slots__ = ("_done", "body", "headers", "method", "url")
 
-    def __init__(self, request: Request, conn: Connection, done: asyncio.Future[None]) -> None:
+    def __init__(
+        self, request: Request | None, conn: Connection, done: asyncio.Future[None]
+    ) -> None:
+        if request is None:  # the call was answered without a request (e.g. ``get([])``)
+            request = Request("", "")
         self.method = request.method
         self.url = conn.url_for(request)
         self.headers = Headers(
@@ -247,12 +251,24 @@ class RequestReplica:
         return f"<Request {self.method} {self.url}>"
 
 
+async def _finished(result: Any) -> Any:
+    if isinstance(result, Streamed):
+        return await result.finish_async()
+    return result
+
+
 def _start_callback(op: Op[Any], conn: Connection, callback: Callback) -> RequestReplica:
     loop = _callback_loop()
-    first = next(op)  # pure: builds the request, may refuse bad input before any I/O
     trace = _Trace()
+    first: Request | None
+    try:
+        first = next(op)  # pure: builds the request, may refuse bad input before any I/O
+    except StopIteration as stop:  # no request needed: still deliver through the callback
+        first, result = None, _finished(stop.value)
+    else:
+        result = run_async(op, conn, trace, first)
     done: asyncio.Future[None] = loop.create_future()
-    task = loop.create_task(run_async(op, conn, trace, first))
+    task = loop.create_task(result)
 
     def deliver(task: asyncio.Task[Any]) -> None:
         try:

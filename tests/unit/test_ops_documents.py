@@ -394,4 +394,3 @@ def test_delete_stale_rev_raises_conflict(ref: ops.DbRef) -> None:
 def test_delete_needs_a_rev(ref: ops.DbRef, doc: Any) -> None:
     with pytest.raises(InvalidInput, match="doc1"):
         next(ops.delete_doc(ref, doc))
-

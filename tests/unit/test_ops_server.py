@@ -187,4 +187,3 @@ def test_active_tasks() -> None:
     running = {"response": {"status": 200, "headers": {}, "body": [{"type": "indexer"}]}}
     tasks = finish(op, req, running)
     assert tasks[0].type == "indexer"
-
