@@ -205,3 +205,12 @@ def test_garbage_is_a_parse_error() -> None:
     p = ResponseParser()
     with pytest.raises(ParseError):
         p.feed(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+
+def test_transfer_encoding_wins_over_content_length() -> None:
+    p = ResponseParser()
+    p.feed(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n"
+    )
+    assert p.complete and p.take() == b"hello"
