@@ -213,6 +213,14 @@ def _callback_loop() -> asyncio.AbstractEventLoop:
 _REDACTED_HEADERS = frozenset({"authorization", "cookie", "x-auth-couchdb-token"})
 
 
+def _secret_body(request: Request) -> bool:
+    """Does the body carry a password (a user doc, a login, an admin's config entry)?"""
+    body = request.body
+    return isinstance(body, bytes) and (
+        b'"password"' in body or "/_config/admins/" in request.path
+    )
+
+
 class RequestReplica:
     """A copy of the first HTTP request of a call made with ``callback=``.
 
@@ -237,6 +245,8 @@ class RequestReplica:
         )
         body = request.body
         self.body: bytes | None = body if isinstance(body, bytes) else None
+        if self.body is not None and _secret_body(request):
+            self.body = b"<redacted>"
         self._done = done
 
     @property

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from ..document import AttrDict, Document
 from ..errors import BadRequest, HTTPError, InvalidInput, NotFound
 from ..http.messages import Request
-from .base import JSON_HEADERS, Op, db_path, doc_path, json_request, query_string, validate_id
+from .base import JSON_HEADERS, Op, db_path, json_request, query_string, validate_id
 
 __all__ = [
     "AdminState",
@@ -186,7 +186,8 @@ def create_user(name: str, password: str, roles: Iterable[str] = ()) -> Op[Docum
     role_list = [validate_id(role, "role") for role in roles]
     docid = "org.couchdb.user:" + name
     user = {"_id": docid, "name": name, "type": "user", "roles": role_list}
-    response = yield json_request("PUT", doc_path("_users", docid), {**user, "password": password})
+    path = db_path("_users") + "/org.couchdb.user:" + quote(name, safe="")  # as CouchDB shows it
+    response = yield json_request("PUT", path, {**user, "password": password})
     return Document({**user, "_rev": response.json()["rev"]})
 
 
