@@ -10,10 +10,12 @@ import http.client
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -200,6 +202,22 @@ def test_stop_removes_temp_dir_and_leaves_nothing_in_cwd(
         assert pid is not None and process_gone(pid)
         server.stop()  # idempotent
     assert list(tmp_path.iterdir()) == []
+
+
+def test_start_sweeps_temp_dirs_of_dead_owners() -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = Path(tempfile.mkdtemp(prefix="corduroy-couch-"))
+    (orphan / "owner.pid").write_text(str(dead.pid))
+    mine = Path(tempfile.mkdtemp(prefix="corduroy-couch-"))
+    (mine / "owner.pid").write_text(str(os.getpid()))
+    try:
+        with EmbeddedServer():
+            assert not orphan.exists()
+            assert mine.exists()  # its owner is alive
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        shutil.rmtree(orphan, ignore_errors=True)
 
 
 def test_fixed_port_and_admin_party() -> None:

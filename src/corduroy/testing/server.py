@@ -59,6 +59,8 @@ ALIVE_TIMEOUT = 2.0
 SAME_PORT_RETRY = 5.0  # a restart on a fixed port retries this long if the port is still busy
 FREE_PORT_ATTEMPTS = 4
 LOG_TAIL_LINES = 40
+TEMP_PREFIX = "corduroy-couch-"
+OWNER_FILE = "owner.pid"  # the Python process that owns a temp dir (see _sweep_orphans)
 
 PathLike = str | os.PathLike[str]
 
@@ -234,6 +236,17 @@ def _stop_all() -> None:
             server.stop()
 
 
+def _sweep_orphans() -> None:
+    """Remove temp dirs left by processes that died without ``stop()`` (e.g. SIGKILL)."""
+    for owner in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*/{OWNER_FILE}"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(owner.read_text())
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                shutil.rmtree(owner.parent, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -334,7 +347,9 @@ class EmbeddedServer:
             _find_node()
             fresh = self._tmp is None
             if self._tmp is None:
-                self._tmp = Path(tempfile.mkdtemp(prefix="corduroy-couch-"))
+                _sweep_orphans()
+                self._tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+                (self._tmp / OWNER_FILE).write_text(str(os.getpid()))
             _RUNNING.add(self)  # from here on, exit cleans up
             try:
                 if self._port is not None:
