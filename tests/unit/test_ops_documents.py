@@ -6,7 +6,13 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from core_recorded import (
+
+from corduroy import Conflict, Document, InvalidInput, NotFound
+from corduroy.http.messages import Headers, Response
+from corduroy.ops import documents as ops
+from corduroy.ops.base import doc_path
+from corduroy.ops.server import UuidCache
+from unit.core_recorded import (
     answer,
     assert_matches,
     body_json,
@@ -16,12 +22,6 @@ from core_recorded import (
     json_response,
     replay,
 )
-
-from corduroy import Conflict, Document, InvalidInput, NotFound
-from corduroy.http.messages import Headers, Response
-from corduroy.ops import documents as ops
-from corduroy.ops.base import doc_path
-from corduroy.ops.server import UuidCache
 
 
 def docs(name: str) -> dict[str, Any]:

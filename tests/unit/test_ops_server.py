@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from core_recorded import answer, assert_matches, exchange, finish, json_response, replay
 
 from corduroy import BadRequest, NotFound, PreconditionFailed, Unauthorized
 from corduroy.document import AttrDict
 from corduroy.ops import server as ops
+from unit.core_recorded import answer, assert_matches, exchange, finish, json_response, replay
 
 
 def srv(name: str) -> dict[str, Any]:
