@@ -326,3 +326,13 @@ def test_a_callback_call_that_sends_a_password_returns_a_replica_without_it():
     for replica in asyncio.run(main()):
         assert "s3cret-pw" not in repr(replica.body)
         assert "hunter2" not in repr(dict(replica.headers)) + replica.url
+
+
+def test_up_is_false_when_the_server_cannot_be_reached():
+    from corduroy.errors import ConnectError
+
+    op = ops.up()
+    next(op)
+    with pytest.raises(StopIteration) as done:
+        op.throw(ConnectError("connection refused"))
+    assert done.value.value is False

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..document import AttrDict, Document
-from ..errors import BadRequest, HTTPError, InvalidInput, NotFound
+from ..errors import BadRequest, HTTPError, InvalidInput, NotFound, TransportError
 from ..http.messages import Request
 from .base import JSON_HEADERS, Op, db_path, json_request, query_string, validate_id
 
@@ -144,14 +144,21 @@ def stats(state: AdminState, name: str | Sequence[str] | None = None) -> Op[Any]
 
 
 def up() -> Op[bool]:
-    """Is the server up? ``GET /_up`` (``GET /`` where there is no ``/_up``)."""
+    """Is the server up? ``GET /_up`` (``GET /`` where there is no ``/_up``).
+
+    ``False`` also when the server cannot be reached at all.
+    """
     try:
         yield Request("GET", "/_up", idempotent=True)
+    except TransportError:
+        return False
     except HTTPError as exc:
         status = exc.body.get("status") if isinstance(exc.body, dict) else None
         if isinstance(exc, NotFound) and status is None:  # no /_up here: ask GET /
             try:
                 yield Request("GET", "/", idempotent=True)
+            except TransportError:
+                return False
             except HTTPError as root:
                 return root.status < 500
             return True
