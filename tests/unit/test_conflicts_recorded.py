@@ -11,12 +11,12 @@ from functools import cache
 from typing import Any
 
 import pytest
-from core_recorded import FIXTURES, answer, assert_matches, body_json, finish, json_response
 
 from corduroy import BadRequest, Conflict, ExpectationFailed, InvalidInput
 from corduroy.errors import HTTPError
 from corduroy.ops import conflicts as ops
 from corduroy.ops.documents import DbRef
+from unit.core_recorded import FIXTURES, answer, assert_matches, body_json, finish, json_response
 
 Exchange = dict[str, Any]
 
