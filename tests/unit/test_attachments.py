@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from test_formatters import _Conn, recorded, response_of, run
 
 from corduroy import Conflict, CouchError, Document, InvalidInput, NotFound, RangeNotSatisfiable
 from corduroy.document import InlineData
@@ -19,6 +18,7 @@ from corduroy.http.messages import Headers, Response
 from corduroy.ops import attachments as ops
 from corduroy.ops.base import dumps
 from corduroy.ops.documents import DbRef, get_doc
+from unit.test_formatters import _Conn, recorded, response_of, run
 
 BLOB = bytes(range(256)) * 2  # what the recordings stored as blob.bin
 NOTES = "0123456789abcdefghijklmnopqrstuvwxyz" * 3
