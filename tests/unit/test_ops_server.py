@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from corduroy import BadRequest, NotFound, PreconditionFailed, Unauthorized
+from corduroy import BadRequest, InvalidInput, NotFound, PreconditionFailed, Unauthorized
 from corduroy.document import AttrDict
 from corduroy.ops import server as ops
 from unit.core_recorded import answer, assert_matches, exchange, finish, json_response, replay
@@ -139,9 +139,9 @@ def test_uuids() -> None:
     assert ids == srv("uuids_count_3")["response"]["body"]["uuids"]
 
 
-@pytest.mark.parametrize("count", [0, -1, 1.5, "3", None])
+@pytest.mark.parametrize("count", [0, -1, 1.5, "3", None, True])
 def test_uuids_count_must_be_positive(count: Any) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInput, match="count"):
         next(ops.uuids(count))
 
 

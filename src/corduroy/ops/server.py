@@ -7,7 +7,7 @@ from collections import deque
 from typing import Any
 
 from ..document import AttrDict
-from ..errors import NotFound, PreconditionFailed
+from ..errors import InvalidInput, NotFound, PreconditionFailed
 from ..http.messages import Request
 from .base import Op, db_path, json_request, query_string
 
@@ -74,8 +74,8 @@ def delete_db(name: str) -> Op[None]:
 
 def uuids(count: int = 1) -> Op[list[str]]:
     """``GET /_uuids?count=N``: ``count`` fresh ids from the server."""
-    if not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be a positive int, got {count!r}")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise InvalidInput(f"count must be a positive int, got {count!r}")
     response = yield Request("GET", "/_uuids", f"count={count}")
     ids: list[str] = response.json()["uuids"]
     return ids
