@@ -281,3 +281,53 @@ def test_one_doc_whose_merge_declines_raises_conflict(ref: DbRef) -> None:
     with pytest.raises(Conflict):
         drive(ops.save_doc(ref, {"_id": "a"}, lambda mine, theirs: None), server)
     assert server.docs["a"]["_rev"] == "1-a"
+
+
+# -- leaf conflicts --------------------------------------------------------------------
+
+
+def test_resolve_leaves_keeps_a_deleted_leafs_content_when_the_winner_write_conflicts(
+    ref: DbRef,
+) -> None:
+    leaves = [
+        [{"ok": {"_id": "d", "_rev": "2-b", "tags": ["b"]}},
+         {"ok": {"_id": "d", "_rev": "2-c", "tags": ["c"]}}],
+        [{"ok": {"_id": "d", "_rev": "3-x", "tags": ["c", "x"]}},  # someone moved the winner
+         {"ok": {"_id": "d", "_rev": "3-b", "_deleted": True}}],  # our deletion of 2-b stuck
+    ]  # fmt: skip
+    writes: list[Any] = []
+
+    def server(request: Request) -> tuple[int, Any]:
+        if request.method == "GET":
+            assert request.query == "open_revs=all"
+            return 200, leaves[len(writes)]
+        writes.append(body(request)["docs"])
+        if len(writes) == 1:
+            return 201, [
+                {"id": "d", "error": "conflict", "reason": "Document update conflict."},
+                {"ok": True, "id": "d", "rev": "3-b"},
+            ]
+        return 201, [{"ok": True, "id": "d", "rev": "4-m"}]
+
+    def union(acc: Document, leaf: Document | None) -> Document:
+        assert leaf is not None
+        acc.tags = sorted(set(acc.tags) | set(leaf.tags))
+        return acc
+
+    result, _ = drive(ops.resolve_leaves(ref, ["d"], union), server)
+    assert writes[0] == [
+        {"_id": "d", "_rev": "2-c", "tags": ["b", "c"]},
+        {"_id": "d", "_rev": "2-b", "_deleted": True},
+    ]
+    assert writes[1] == [{"_id": "d", "_rev": "3-x", "tags": ["b", "c", "x"]}]
+    assert [(d["_rev"], d["tags"]) for d in result.written] == [("4-m", ["b", "c", "x"])]
+    assert result.failed == []
+
+
+def test_resolve_leaves_leaves_a_declined_doc_pending(ref: DbRef) -> None:
+    leaves = [{"ok": {"_id": "d", "_rev": "2-b"}}, {"ok": {"_id": "d", "_rev": "2-c"}}]
+    result, requests = drive(
+        ops.resolve_leaves(ref, ["d"], lambda acc, leaf: None), lambda r: (200, leaves)
+    )
+    assert len(requests) == 1 and result.written == []
+    assert [(d["_rev"], e) for d, e, _ in result.failed] == [("2-c", "conflict")]
