@@ -347,3 +347,24 @@ def test_get_with_attachments_decodes_and_saves_back_as_base64(ref: DbRef) -> No
 def test_plain_bytes_in_a_document_are_still_refused() -> None:
     with pytest.raises(InvalidInput):
         dumps({"_id": "x", "raw": b"\x00"})
+
+
+def test_unexpected_range_in_stream_mode_closes_the_body_then_raises(ref: DbRef) -> None:
+    body = FakeBody(BLOB)
+    headers = Headers({"Content-Range": "bytes 0-9/512"})
+    op = ops.get_attachment(ref, "doc", "blob.bin", stream=True, start=4)
+    next(op)
+    with pytest.raises(StopIteration) as done:
+        op.send(Response(206, headers, stream=body))
+    with pytest.raises(CouchError, match="range"):
+        done.value.value.finish_sync()
+    assert body.closed == 1
+
+    async_body = FakeAsyncBody(BLOB)
+    op = ops.get_attachment(ref, "doc", "blob.bin", stream=True, start=4)
+    next(op)
+    with pytest.raises(StopIteration) as done:
+        op.send(Response(206, headers, stream=async_body))
+    with pytest.raises(CouchError, match="range"):
+        asyncio.run(done.value.value.finish_async())
+    assert async_body.closed == 1

@@ -261,8 +261,8 @@ class AttachmentChunks(Iterator[bytes]):
         self.close()
 
     def __repr__(self) -> str:
-        state = "open" if self._body is not None else "closed"
-        return f"<AttachmentChunks {self.content_type or '?'} {state}>"
+        closed = "" if self._body is not None else " closed"
+        return f"<AttachmentChunks {self.content_type or '?'}{closed}>"
 
 
 class AsyncAttachmentChunks(AsyncIterator[bytes]):
@@ -314,8 +314,8 @@ class AsyncAttachmentChunks(AsyncIterator[bytes]):
         await self.aclose()
 
     def __repr__(self) -> str:
-        state = "open" if self._body is not None else "closed"
-        return f"<AsyncAttachmentChunks {self.content_type or '?'} {state}>"
+        closed = "" if self._body is not None else " closed"
+        return f"<AsyncAttachmentChunks {self.content_type or '?'}{closed}>"
 
 
 class AttachmentDownload(Streamed):
@@ -325,16 +325,27 @@ class AttachmentDownload(Streamed):
     driver into :class:`AsyncAttachmentChunks`.
     """
 
-    def __init__(self, body: Any, headers: Headers, skip: int = 0) -> None:
+    def __init__(
+        self, body: Any, headers: Headers, skip: int = 0, error: CouchError | None = None
+    ) -> None:
         self.body = body
         self.headers = headers
         self.skip = skip
+        self.error = error  # raised after the body is closed (an op cannot await aclose)
 
     def finish_sync(self) -> AttachmentChunks:
-        return AttachmentChunks(self.body, self.headers, self.skip)
+        chunks = AttachmentChunks(self.body, self.headers, self.skip)
+        if self.error is not None:
+            chunks.close()
+            raise self.error
+        return chunks
 
     async def finish_async(self) -> AsyncAttachmentChunks:
-        return AsyncAttachmentChunks(self.body, self.headers, self.skip)
+        chunks = AsyncAttachmentChunks(self.body, self.headers, self.skip)
+        if self.error is not None:
+            await chunks.aclose()
+            raise self.error
+        return chunks
 
 
 def _range_skip(status: int, headers: Mapping[str, str], start: int) -> int:
@@ -375,7 +386,12 @@ def get_attachment(
     response = yield Request(
         "GET", db.doc_path(docid, filename), query_string({"rev": rev}), headers, stream=stream
     )
-    skip = _range_skip(response.status, response.headers, start or 0)
+    try:
+        skip = _range_skip(response.status, response.headers, start or 0)
+    except CouchError as exc:
+        if not stream:
+            raise
+        return AttachmentDownload(response.stream, response.headers, error=exc)
     if not stream:
         return response.body[skip:] if skip else response.body
     return AttachmentDownload(response.stream, response.headers, skip)
