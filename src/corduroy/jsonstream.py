@@ -42,6 +42,8 @@ class HeadSplitter:
         self._needle = b'"' + key.encode() + b'"'
         self._from = 0
         self.head: dict[str, Any] | None = None
+        #: offset of the ``[`` that opens the array (-1: not found)
+        self.array_at = -1
 
     def feed(self, buf: bytes, final: bool) -> bool:
         """Look at the bytes so far; True once the head is known (or never will be)."""
@@ -66,6 +68,7 @@ class HeadSplitter:
                     head = None
                 if isinstance(head, dict):
                     self.head = head
+                    self.array_at = pos
                     return True
             self._from = idx + 1
 
@@ -77,9 +80,13 @@ class HeadSplitter:
         self.head = whole if isinstance(whole, dict) else {}
 
 
-def parse_tail(window: bytes) -> dict[str, Any]:
-    """The members after the array, from the last bytes of the body."""
-    pos = window.find(b"]")
+def parse_tail(window: bytes, start: int = 0) -> dict[str, Any]:
+    """The members after the array, from the last bytes of the body.
+
+    ``start``: where the array's content begins, when the window reaches back
+    that far (a ``]`` before it belongs to the head).
+    """
+    pos = window.find(b"]", start)
     while pos >= 0:
         rest = window[pos + 1 :].strip(_WS)
         if rest.startswith(b","):
@@ -98,22 +105,26 @@ def parse_tail(window: bytes) -> dict[str, Any]:
 class _Window:
     """The last bytes handed out, at least ``_WINDOW`` of them when there are."""
 
-    __slots__ = ("_chunks", "_size")
+    __slots__ = ("_chunks", "_size", "total")
 
     def __init__(self) -> None:
         self._chunks: deque[bytes] = deque()
         self._size = 0
+        self.total = 0  # bytes added in all
 
     def add(self, data: bytes) -> None:
         if not data:
             return
         self._chunks.append(data)
         self._size += len(data)
+        self.total += len(data)
         while len(self._chunks) > 1 and self._size - len(self._chunks[0]) >= _WINDOW:
             self._size -= len(self._chunks.popleft())
 
-    def bytes(self) -> bytes:
-        return b"".join(self._chunks)
+    def tail(self, array_at: int) -> dict[str, Any]:
+        window = b"".join(self._chunks)
+        start = array_at + 1 - (self.total - len(window)) if array_at >= 0 else 0
+        return parse_tail(window, max(start, 0))
 
 
 class SyncArrayReader:
@@ -149,7 +160,7 @@ class SyncArrayReader:
         return data
 
     def tail(self) -> dict[str, Any]:
-        return parse_tail(self._window.bytes())
+        return self._window.tail(self.splitter.array_at)
 
     def close(self) -> None:
         self._stream.close()
@@ -185,7 +196,7 @@ class AsyncArrayReader:
         return data
 
     def tail(self) -> dict[str, Any]:
-        return parse_tail(self._window.bytes())
+        return self._window.tail(self.splitter.array_at)
 
     async def aclose(self) -> None:
         await self._stream.aclose()

@@ -179,36 +179,45 @@ def view_steps(db: DbRef, name: str, batch: int, options: Mapping[str, Any]) -> 
     current: dict[str, Any] = opts
     expect_id: str | None = None  # the doc id the page must start at
     docid_ignored = False
-    run_key: Any = None  # key of the last rows handed out, and how many had it
-    run_count = 0
     while remaining != 0:
         size = batch if remaining < 0 else min(batch, remaining)
         rows, _ = yield view_page(db, name, {**current, "limit": size + 1})
-        if expect_id is not None and rows and rows[0].id != expect_id:
-            docid_ignored = True  # ask again: skip what was handed out of this key
-            current = {k: v for k, v in current.items() if k != "startkey_docid"}
-            if run_count and _same_key(current["startkey"], run_key):
-                current["skip"] = run_count
-            expect_id = None
+        while expect_id is not None and rows and rows[0].id != expect_id:
+            # The server ignored startkey_docid, or skip did not land on the row:
+            # look for it further on, then ask for the page that starts at it.
+            if not docid_ignored:
+                docid_ignored = True
+                current = {k: v for k, v in current.items() if k != "startkey_docid"}
+            skip = int(current.get("skip", 0))
+            found = next((i for i, row in enumerate(rows) if row.id == expect_id), None)
+            if found is None and len(rows) <= size:
+                return  # the row is gone (deleted meanwhile): nothing follows it
+            current = {**current, "skip": skip + (len(rows) if found is None else found)}
             rows, _ = yield view_page(db, name, {**current, "limit": size + 1})
         out = rows[:size]
         yield out
-        for row in out:
-            if run_count and _same_key(row.key, run_key):
-                run_count += 1
-            else:
-                run_key, run_count = row.key, 1
         if remaining > 0:
             remaining -= len(out)
         if len(rows) <= size:
             return
         nxt = rows[size]
+        expect_id = nxt.id
+        if not docid_ignored:
+            current = {**base, "startkey": nxt.key}
+            if expect_id is not None:
+                current["startkey_docid"] = expect_id
+            continue
+        # pouchdb-server: start at the key, skipping the rows of that key before nxt
+        before = 0
+        for row in reversed(rows[:size]):
+            if not _same_key(row.key, nxt.key):
+                break
+            before += 1
+        if before == size and _same_key(current.get("startkey"), nxt.key):
+            before += int(current.get("skip", 0))
         current = {**base, "startkey": nxt.key}
-        expect_id = None
-        if nxt.id is not None and not docid_ignored:
-            current["startkey_docid"] = expect_id = nxt.id
-        elif run_count and _same_key(nxt.key, run_key):
-            current["skip"] = run_count
+        if before:
+            current["skip"] = before
 
 
 _START_OPTIONS = frozenset(("startkey", "start_key", "startkey_docid", "start_key_doc_id", "skip"))
