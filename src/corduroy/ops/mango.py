@@ -107,7 +107,7 @@ def create_index(
     fields: Sequence[Any],
     name: str | None = None,
     ddoc: str | None = None,
-    type: str = "json",
+    type: str | None = None,
     partial_filter_selector: Mapping[str, Any] | None = None,
     **extra: Any,
 ) -> Op[AttrDict]:
@@ -117,7 +117,9 @@ def create_index(
     index: dict[str, Any] = {"fields": list(fields)}
     if partial_filter_selector is not None:
         index["partial_filter_selector"] = dict(partial_filter_selector)
-    body: dict[str, Any] = {"index": index, "type": type}
+    body: dict[str, Any] = {"index": index}
+    if type is not None:
+        body["type"] = type
     if name is not None:
         body["name"] = name
     if ddoc is not None:
