@@ -435,3 +435,33 @@ def test_a_failing_finish_is_the_call_failure(conn: FakeConnection) -> None:
     for convention in CONVENTIONS:
         with pytest.raises(Conflict, match="while streaming"):
             run(conn, convention, op)
+
+
+# -- Database iteration pages through _all_docs --------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 4, 5, 7])
+def test_iterating_a_database_pages_by_startkey(count: int, monkeypatch: Any) -> None:
+    import json
+    from urllib.parse import parse_qs
+
+    from corduroy import Couch
+
+    ids = [f"dóc/{i}" for i in range(count)]
+    seen: list[dict[str, list[str]]] = []
+
+    class AllDocs(FakeConnection):
+        def send(self, request: Request) -> Response:
+            assert (request.method, request.path) == ("GET", "/db/_all_docs")
+            query = parse_qs(request.query)
+            seen.append(query)
+            start = json.loads(query["startkey"][0]) if "startkey" in query else None
+            rows = [i for i in ids if start is None or i >= start][: int(query["limit"][0])]
+            body = {"total_rows": count, "rows": [{"id": i, "key": i} for i in rows]}
+            return reply(200, json.dumps(body).encode())
+
+    db = Couch("http://127.0.0.1:1/")["db"]
+    monkeypatch.setattr(db.couch, "_conn", AllDocs({}))
+    assert list(db._iter_ids(page=2)) == ids
+    assert len(seen) == max(1, -(-count // 2))  # no extra request at an exact multiple
+    assert all(q["limit"] == ["3"] for q in seen)
