@@ -12,6 +12,7 @@ from corduroy import Conflict, ConflictResolution, Document, InvalidInput
 from corduroy.errors import HTTPError, error_class_for
 from corduroy.http.messages import Headers, Request, Response
 from corduroy.ops import conflicts as ops
+from corduroy.ops import revisions as rev_ops
 from corduroy.ops.base import Op
 from corduroy.ops.documents import DbRef, SaveResult
 
@@ -314,7 +315,7 @@ def test_resolve_leaves_keeps_a_deleted_leafs_content_when_the_winner_write_conf
         acc.tags = sorted(set(acc.tags) | set(leaf.tags))
         return acc
 
-    result, _ = drive(ops.resolve_leaves(ref, ["d"], union), server)
+    result, _ = drive(rev_ops.resolve_leaves(ref, ["d"], union), server)
     assert writes[0] == [
         {"_id": "d", "_rev": "2-c", "tags": ["b", "c"]},
         {"_id": "d", "_rev": "2-b", "_deleted": True},
@@ -327,7 +328,7 @@ def test_resolve_leaves_keeps_a_deleted_leafs_content_when_the_winner_write_conf
 def test_resolve_leaves_leaves_a_declined_doc_pending(ref: DbRef) -> None:
     leaves = [{"ok": {"_id": "d", "_rev": "2-b"}}, {"ok": {"_id": "d", "_rev": "2-c"}}]
     result, requests = drive(
-        ops.resolve_leaves(ref, ["d"], lambda acc, leaf: None), lambda r: (200, leaves)
+        rev_ops.resolve_leaves(ref, ["d"], lambda acc, leaf: None), lambda r: (200, leaves)
     )
     assert len(requests) == 1 and result.written == []
     assert [(d["_rev"], e) for d, e, _ in result.failed] == [("2-c", "conflict")]

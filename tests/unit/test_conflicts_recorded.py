@@ -15,6 +15,7 @@ import pytest
 from corduroy import BadRequest, Conflict, ExpectationFailed, InvalidInput
 from corduroy.errors import HTTPError
 from corduroy.ops import conflicts as ops
+from corduroy.ops import revisions as rev_ops
 from corduroy.ops.documents import DbRef
 from unit.core_recorded import FIXTURES, answer, assert_matches, body_json, finish, json_response
 
@@ -89,7 +90,7 @@ def test_batch_ok_201_with_rev_sets_it() -> None:
 
 
 def test_conflicts_lists_the_losing_leaves() -> None:
-    revs = replay(ops.conflicts(DbRef("docs"), "conf"), "doc_get_conflicts")
+    revs = replay(rev_ops.conflicts(DbRef("docs"), "conf"), "doc_get_conflicts")
     assert revs == ["1-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]
 
 
@@ -102,7 +103,7 @@ def test_resolve_leaves_folds_from_couchdbs_winner_and_prunes_the_losers() -> No
         acc["_rev"] = leaf["_rev"]  # a guide-style merge: must not move the write off the winner
         return acc
 
-    op = ops.resolve_leaves(DbRef("docs"), ["conf"], merge)
+    op = rev_ops.resolve_leaves(DbRef("docs"), ["conf"], merge)
     request = next(op)
     assert_matches(request, rec("doc_get_conflicted_open_revs_all"))
     write = answer(op, request, rec("doc_get_conflicted_open_revs_all"))
@@ -128,7 +129,7 @@ def test_resolve_leaves_folds_from_couchdbs_winner_and_prunes_the_losers() -> No
 
 
 def test_resolve_leaves_of_many_docs_uses_all_docs_then_bulk_get() -> None:
-    op = ops.resolve_leaves(DbRef("db1"), ["doc1", "nope"], lambda a, b: a)
+    op = rev_ops.resolve_leaves(DbRef("db1"), ["doc1", "nope"], lambda a, b: a)
     request = next(op)
     assert (request.method, request.target) == (
         "POST",
@@ -145,33 +146,35 @@ def test_resolve_leaves_of_many_docs_uses_all_docs_then_bulk_get() -> None:
 
 
 def test_copy_to_a_new_id() -> None:
-    answer_ = replay(ops.copy_doc(DbRef("docs"), "doc1", "doc1-copy"), "doc_copy_new")
+    answer_ = replay(rev_ops.copy_doc(DbRef("docs"), "doc1", "doc1-copy"), "doc_copy_new")
     assert (answer_.id, answer_.rev) == ("doc1-copy", "1-669c2f62ff5df79e9c9d8e21f5ca55bc")
 
 
 def test_copy_sends_the_destination_header() -> None:
-    op = ops.copy_doc(DbRef("docs"), {"_id": "doc1"}, "doc1-copy")
+    op = rev_ops.copy_doc(DbRef("docs"), {"_id": "doc1"}, "doc1-copy")
     assert next(op).header("Destination") == "doc1-copy"
 
 
 def test_copy_onto_an_existing_doc_without_rev_is_a_conflict() -> None:
     with pytest.raises(Conflict):
-        replay(ops.copy_doc(DbRef("docs"), "doc1", "doc1-copy"), "doc_copy_existing_409")
+        replay(rev_ops.copy_doc(DbRef("docs"), "doc1", "doc1-copy"), "doc_copy_existing_409")
 
 
 def test_copy_over_a_given_revision_updates_the_dest_dict() -> None:
     dest = {"_id": "doc1-copy", "_rev": "1-669c2f62ff5df79e9c9d8e21f5ca55bc"}
-    result = replay(ops.copy_doc(DbRef("docs"), "doc1", dest), "doc_copy_overwrite_rev")
+    result = replay(rev_ops.copy_doc(DbRef("docs"), "doc1", dest), "doc_copy_overwrite_rev")
     assert result.rev == dest["_rev"] == "2-eb1ee761bb6e08e7f30bb66f32658bbe"
 
 
 def test_copy_an_older_revision() -> None:
-    op = ops.copy_doc(DbRef("docs"), "doc1", "doc1-old", rev="1-2ca0ce4371704a9999c426c85b5ee781")
+    op = rev_ops.copy_doc(
+        DbRef("docs"), "doc1", "doc1-old", rev="1-2ca0ce4371704a9999c426c85b5ee781"
+    )
     assert replay(op, "doc_copy_from_rev").id == "doc1-old"
 
 
 def test_copy_without_id_and_rev_in_the_answer_fetches_the_rev() -> None:
-    op = ops.copy_doc(DbRef("docs"), "a", "b")
+    op = rev_ops.copy_doc(DbRef("docs"), "a", "b")
     next(op)
     head = op.send(json_response(201, {"ok": True}))  # pouchdb-server's answer
     assert (head.method, head.path) == ("HEAD", "/docs/b")
@@ -182,11 +185,11 @@ def test_copy_without_id_and_rev_in_the_answer_fetches_the_rev() -> None:
 
 def test_copy_refuses_a_destination_with_a_question_mark() -> None:
     with pytest.raises(InvalidInput):
-        next(ops.copy_doc(DbRef("docs"), "a", "b?c"))
+        next(rev_ops.copy_doc(DbRef("docs"), "a", "b?c"))
 
 
 def test_revisions_lists_rev_and_status_newest_first() -> None:
-    revs = replay(ops.revisions(DbRef("docs"), "doc1"), "doc_get_revs_info")
+    revs = replay(rev_ops.revisions(DbRef("docs"), "doc1"), "doc_get_revs_info")
     assert [(r.rev[:2], r.status) for r in revs] == [("2-", "available"), ("1-", "available")]
 
 
@@ -204,12 +207,12 @@ def test_revisions_lists_rev_and_status_newest_first() -> None:
     ],
 )
 def test_purge_on_couchdb_3(docs: Any) -> None:
-    result = replay(ops.purge(DbRef("db1"), docs), "purge")
+    result = replay(rev_ops.purge(DbRef("db1"), docs), "purge")
     assert result.purged == {"purgeme": ["1-0785e9eb543380151003dc452c3a001a"], "nope": []}
 
 
 def test_purge_refused_by_a_server_without_it_says_so() -> None:
-    op = ops.purge(DbRef("db1"), {"_id": "a", "_rev": "1-a"})
+    op = rev_ops.purge(DbRef("db1"), {"_id": "a", "_rev": "1-a"})
     request = next(op)
     assert body_json(request) == {"a": ["1-a"]}
     error = BadRequest(400, "bad_request", "only_multipart_accepted")  # pouchdb-server
@@ -219,5 +222,5 @@ def test_purge_refused_by_a_server_without_it_says_so() -> None:
 
 def test_purge_bad_body_is_refused_before_sending() -> None:
     with pytest.raises(InvalidInput):
-        next(ops.purge(DbRef("db1"), [{"_id": "x"}]))
+        next(rev_ops.purge(DbRef("db1"), [{"_id": "x"}]))
     assert issubclass(BadRequest, HTTPError)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from ..document import AttrDict
 from ..drivers import Callback
 from ..errors import InvalidInput
-from ..ops import conflicts as ops
+from ..ops import conflicts as recipe
+from ..ops import revisions as ops
 from ..ops.base import Op
 from .base import DatabaseBase
 
@@ -31,9 +32,9 @@ class ConflictMethods(DatabaseBase):
     def resolve_leaves(
         self,
         docid: str | Sequence[str],
-        merge: ops.Merge,
+        merge: recipe.Merge,
         *,
-        rounds: int = ops.MAX_ROUNDS,
+        rounds: int = recipe.MAX_ROUNDS,
         callback: Callback | None = None,
     ) -> ConflictResolution:
         """Merge all leaves of one or more conflicted documents into one revision.
@@ -54,7 +55,7 @@ class ConflictMethods(DatabaseBase):
         return self._run(self._resolve_leaves_op(ids, merge, rounds), callback)
 
     def _resolve_leaves_op(
-        self, ids: list[str], merge: ops.Merge, rounds: int
+        self, ids: list[str], merge: recipe.Merge, rounds: int
     ) -> Op[ConflictResolution]:
         from ..conflicts import ConflictResolution
 
