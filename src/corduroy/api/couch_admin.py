@@ -10,6 +10,7 @@ from ..ops import admin as ops
 from .server import ServerMethods
 
 if TYPE_CHECKING:
+    from ..connection import Connection
     from ..document import AttrDict, Document
 
 
@@ -17,6 +18,7 @@ class CouchAdminMethods(ServerMethods):
     """Mixed into ``Couch``."""
 
     _admin: ops.AdminState
+    _conn: Connection
 
     def config(
         self,
@@ -73,3 +75,15 @@ class CouchAdminMethods(ServerMethods):
         user exists.
         """
         return self._run(ops.create_user(name, password, roles), callback)
+
+    def node_health(self) -> list[dict[str, Any]]:
+        """What this ``Couch`` knows of its nodes, without asking them (no request).
+
+        One ``{"url", "healthy", "failures"}`` per node url given to ``Couch``;
+        a node is marked unhealthy when a request to it failed and healthy again
+        once a health check (``/_up``) succeeds.
+        """
+        nodes = self._conn.nodes
+        if nodes is None:
+            return [{"url": self._conn.base_url, "healthy": True, "failures": 0}]
+        return nodes.health()
