@@ -33,6 +33,7 @@ from .errors import (
 )
 from .http.config import HTTPConfig
 from .http.messages import Request, Response
+from .http.retry import NO_RETRY
 
 if TYPE_CHECKING:
     from .http.async_pool import AsyncTransport
@@ -210,6 +211,7 @@ class Connection:
             ssl_context=config.ssl_context,
             max_connections=2,
             keepalive_expiry=config.keepalive_expiry,
+            retry=NO_RETRY,  # a probe answers "down" at once
         )
 
     def _sync_for(self, node: Node, probe: bool = False) -> SyncTransport:

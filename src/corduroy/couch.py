@@ -16,7 +16,8 @@ from .connection import Connection, ServerUrl, make_ssl_context, parse_server_ur
 from .document import Document
 from .drivers import Callback, dispatch
 from .errors import InvalidInput
-from .http.config import HTTPConfig
+from .http.config import HTTPConfig, as_policy
+from .http.retry import RetryPolicy
 from .ops import server as server_ops
 from .ops.admin import AdminState
 from .ops.base import Op
@@ -83,6 +84,7 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         headers: Sequence[tuple[str, str]] = (),
         document_class: type[Document] = Document,
         probe_interval: float = 2.0,
+        retry: RetryPolicy | bool = True,
     ) -> None:
         """See the class docstring; docs/auth.md and docs/clusters.md say more.
 
@@ -91,6 +93,8 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         ``token``: a JWT, or a callable returning a fresh one. ``ca_file``,
         ``cert`` (PEM path or ``(cert, key)``) and ``verify`` set up TLS unless
         an ``ssl_context`` is given. A list of urls is the nodes of one cluster.
+        ``retry``: a ``corduroy.http.RetryPolicy``, or ``False`` for no retries
+        (docs/reliability.md).
         """
         raw_urls = [url] if url is None or isinstance(url, str) else list(url)
         if not raw_urls:
@@ -126,6 +130,7 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
             read_timeout=(
                 defaults.read_timeout if isinstance(read_timeout, _Unset) else read_timeout
             ),
+            retry=as_policy(retry),
         )
         if ssl_context is not None:
             config.ssl_context = ssl_context

@@ -8,25 +8,18 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import AsyncIterable, Iterable, Sequence
+from time import monotonic
 
 from corduroy.errors import ConnectError, ConnectionDropped, Timeout, TransportError
-from corduroy.http.config import HTTPConfig, TransportBase
+from corduroy.http.async_conn import COMPLETE, DATA, HEAD, Connection, StaleConnection
+from corduroy.http.config import HTTPConfig, TransportBase, tag_failure
 from corduroy.http.messages import Headers, Request, Response
-from corduroy.http.wire import (
-    LAST_CHUNK,
-    IncompleteResponse,
-    ParseError,
-    ResponseParser,
-    encode_chunk,
-)
+from corduroy.http.retry import Failure
+from corduroy.http.wire import LAST_CHUNK, ParseError, encode_chunk
 
 __all__ = ["AsyncStream", "AsyncTransport"]
 
 _FIXED = (bytes, bytearray, memoryview)
-#: a streamed body pauses reading above HIGH buffered bytes, resumes below LOW
-_HIGH, _LOW = 256 * 1024, 64 * 1024
-# what wakes a waiting request: the whole message, the head, any body bytes
-_COMPLETE, _HEAD, _DATA = 0, 1, 2
 
 _transports: weakref.WeakSet[AsyncTransport] = weakref.WeakSet()
 
@@ -42,159 +35,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class _Retry(Exception):
-    """A reused connection failed before any byte of the response arrived."""
-
-
-class _Connection(asyncio.Protocol):
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.transport: asyncio.Transport | None = None
-        self.parser = ResponseParser()
-        self.waiter: asyncio.Future[None] | None = None
-        self.wake_on = _COMPLETE
-        self.streaming = False
-        self.failure: BaseException | None = None
-        self.closed = False
-        self.reused = False
-        self.timed_out = False
-        self.reading_paused = False
-        self.writing_paused = False
-        self.drain_waiter: asyncio.Future[None] | None = None
-        self.idle_since = 0.0
-        # read timeout: one timer per connection, re-armed only when it fires
-        self.idle_limit: float | None = None
-        self.last_activity = 0.0
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_at = 0.0
-
-    # protocol callbacks
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        parser = self.parser
-        if self.idle_limit is not None:
-            self.last_activity = self.loop.time()
-        try:
-            parser.feed(data)
-        except ParseError as exc:
-            self.failure = exc
-            self.abort()
-            self._wake()
-            return
-        if self.streaming and parser.buffered > _HIGH and not self.reading_paused:
-            self.reading_paused = True
-            self.transport.pause_reading()  # type: ignore[union-attr]
-        if self.waiter is not None:
-            wake_on = self.wake_on
-            if (
-                parser.complete
-                or (wake_on == _HEAD and parser.headers_complete)
-                or (wake_on == _DATA and parser.buffered)
-            ):
-                self._wake()
-
-    def eof_received(self) -> bool:
-        try:
-            self.parser.feed_eof()
-        except IncompleteResponse as exc:
-            self.failure = exc
-        self._wake()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if not self.parser.complete and self.failure is None:
-            self.failure = exc or IncompleteResponse("connection closed")
-        self._wake()
-        drain = self.drain_waiter
-        if drain is not None and not drain.done():
-            drain.set_result(None)
-
-    def pause_writing(self) -> None:
-        self.writing_paused = True
-
-    def resume_writing(self) -> None:
-        self.writing_paused = False
-        drain = self.drain_waiter
-        if drain is not None and not drain.done():
-            drain.set_result(None)
-
-    # helpers
-
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    def _arm(self, when: float) -> None:
-        self.timer_at = when
-        self.timer = self.loop.call_at(when, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self.timer = None
-        limit = self.idle_limit
-        if limit is None or self.waiter is None:
-            return
-        now = self.loop.time()
-        if self.last_activity + limit > now:
-            self._arm(self.last_activity + limit)
-        else:
-            self.timed_out = True
-            self._wake()
-
-    async def wait(self, idle_limit: float | None) -> None:
-        """Wait to be woken by the protocol, or until ``idle_limit`` s without any data."""
-        waiter = self.loop.create_future()
-        self.waiter = waiter
-        if idle_limit is None:
-            await waiter
-            return
-        now = self.last_activity = self.loop.time()
-        self.idle_limit = idle_limit
-        timer = self.timer
-        if timer is None:
-            self._arm(now + idle_limit)
-        elif self.timer_at > now + idle_limit:
-            timer.cancel()
-            self._arm(now + idle_limit)
-        try:
-            await waiter
-        finally:
-            self.idle_limit = None
-
-    async def drain(self) -> None:
-        while self.writing_paused and not self.closed:
-            self.drain_waiter = self.loop.create_future()
-            await self.drain_waiter
-
-    def resume(self) -> None:
-        if self.reading_paused and (self.parser.buffered < _LOW or not self.streaming):
-            self.reading_paused = False
-            if not self.closed:
-                self.transport.resume_reading()  # type: ignore[union-attr]
-
-    def abort(self) -> None:
-        self.closed = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.transport is not None:
-            self.transport.abort()
-
-
 class _Pool:
     __slots__ = ("count", "idle", "waiters")
 
     def __init__(self) -> None:
-        self.idle: list[_Connection] = []
+        self.idle: list[Connection] = []
         self.count = 0
         self.waiters: deque[asyncio.Future[None]] = deque()
 
@@ -248,7 +93,7 @@ class AsyncTransport(TransportBase):
         self._last = (weakref.ref(loop), pool)
         return pool
 
-    def _take_idle(self, pool: _Pool) -> _Connection | None:
+    def _take_idle(self, pool: _Pool) -> Connection | None:
         idle = pool.idle
         while idle:
             conn = idle.pop()
@@ -259,7 +104,7 @@ class AsyncTransport(TransportBase):
             conn.abort()
         return None
 
-    async def _acquire(self, pool: _Pool, request: Request) -> _Connection:
+    async def _acquire(self, pool: _Pool, request: Request) -> Connection:
         while pool.count >= self.config.max_connections:
             waiter = asyncio.get_running_loop().create_future()
             pool.waiters.append(waiter)
@@ -270,8 +115,8 @@ class AsyncTransport(TransportBase):
                 if waiter.done() and not waiter.cancelled():
                     pool.wake_one()  # pass the wake-up on
                 if isinstance(exc, TimeoutError):
-                    where = self._where(request)
-                    raise Timeout("no free connection in the pool", **where) from None
+                    error = Timeout("no free connection in the pool", **self._where(request))
+                    raise tag_failure(error, None) from None
                 raise
             conn = self._take_idle(pool)
             if conn is not None:
@@ -279,7 +124,7 @@ class AsyncTransport(TransportBase):
         pool.count += 1
         return await self._connect(pool, request)
 
-    async def _connect(self, pool: _Pool, request: Request) -> _Connection:
+    async def _connect(self, pool: _Pool, request: Request) -> Connection:
         """A new connection, in a slot already counted in ``pool``."""
         loop = asyncio.get_running_loop()
         origin, config = self.origin, self.config
@@ -287,7 +132,7 @@ class AsyncTransport(TransportBase):
         try:
             async with asyncio.timeout(config.connect_timeout):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(loop),
+                    lambda: Connection(loop),
                     origin.host,
                     origin.port,
                     ssl=context,
@@ -297,13 +142,14 @@ class AsyncTransport(TransportBase):
             pool.count -= 1
             pool.wake_one()
             if isinstance(exc, TimeoutError):
-                raise Timeout("timed out connecting", **self._where(request)) from None
+                error = Timeout("timed out connecting", **self._where(request))
+                raise tag_failure(error, Failure.CONNECT) from None
             if isinstance(exc, OSError):  # refused, DNS, TLS verification
                 raise ConnectError(f"cannot connect: {exc}", **self._where(request)) from exc
             raise
         return conn
 
-    def _release(self, pool: _Pool, conn: _Connection) -> None:
+    def _release(self, pool: _Pool, conn: Connection) -> None:
         if conn.closed or not conn.parser.keep_alive:
             self._discard(pool, conn)
             return
@@ -314,7 +160,7 @@ class AsyncTransport(TransportBase):
         if pool.waiters:
             pool.wake_one()
 
-    def _discard(self, pool: _Pool, conn: _Connection) -> None:
+    def _discard(self, pool: _Pool, conn: Connection) -> None:
         conn.abort()
         pool.count -= 1
         if pool.waiters:
@@ -336,22 +182,55 @@ class AsyncTransport(TransportBase):
     # requests
 
     async def send(self, request: Request) -> Response:
-        """Send ``request`` and return the response (see :class:`Response`)."""
+        """Send ``request`` and return the response (see :class:`Response`).
+
+        Failures and 429/502/503/504 answers are retried as the retry policy
+        (``config.retry``, or a ``call_options`` override) allows.
+        """
+        policy = self._policy()
+        attempt = 1
+        first = monotonic()
+        while True:
+            started = self._started()
+            try:
+                response = await self._send_once(request)
+            except TransportError as exc:
+                if started:
+                    self._log_failure(request, exc, started)
+                if not policy.enabled:
+                    raise
+                delay = self._retry_failure(policy, request, exc, attempt, first)
+                if delay is None:
+                    raise
+            else:
+                if started:
+                    self._log(request, response.status, started)
+                if not policy.enabled:
+                    return response
+                delay = self._retry_status(policy, request, response, attempt, first)
+                if delay is None:
+                    return response
+                if response.stream is not None:
+                    await response.stream.aclose()
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _send_once(self, request: Request) -> Response:
         pool = self._pool(asyncio.get_running_loop())
-        started = self._started()
         head = self._serializer.head(request)
         body = request.body
-        replayable = body is None or isinstance(body, _FIXED)
-        timeout = request.timeout if request.timeout is not None else self.config.read_timeout
+        # a write is sent again only if the server cannot have seen it
+        retry_stale = (body is None or isinstance(body, _FIXED)) and request.is_idempotent
+        timeout = self._read_timeout(request)
         conn = self._take_idle(pool) or await self._acquire(pool, request)
         owned = True
         try:
             try:
                 await self._exchange(conn, request, head, timeout)
-            except _Retry:
+            except StaleConnection as stale:
                 owned = False
                 self._discard(pool, conn)
-                if not replayable:
+                if stale.sent and not retry_stale:
                     raise ConnectionDropped(
                         "connection closed before a response", **self._where(request)
                     ) from None
@@ -376,20 +255,18 @@ class AsyncTransport(TransportBase):
                 parser.status, Headers(parser.headers), parser.take(), reason=parser.reason
             )
             self._release(pool, conn)
-        if started:
-            self._log(request, response.status, started)
         return response
 
     async def _exchange(
-        self, conn: _Connection, request: Request, head: bytes, idle_limit: float | None
+        self, conn: Connection, request: Request, head: bytes, idle_limit: float | None
     ) -> None:
         parser = conn.parser
         parser.start(request.method == "HEAD")
         conn.streaming = request.stream
-        conn.wake_on = _HEAD if request.stream else _COMPLETE
+        conn.wake_on = HEAD if request.stream else COMPLETE
         if conn.closed:
             if conn.reused:
-                raise _Retry
+                raise StaleConnection(sent=False)
             raise ConnectionDropped("connection closed", **self._where(request))
         transport = conn.transport
         assert transport is not None
@@ -400,14 +277,14 @@ class AsyncTransport(TransportBase):
             transport.write(head + body)
         else:
             transport.write(head)
-            await self._send_chunks(conn, body, request)
+            await self._send_chunks(conn, body, request, idle_limit)
         while not parser.complete and not (request.stream and parser.headers_complete):
             if conn.failure is not None:
                 exc = conn.failure
                 if isinstance(exc, ParseError):
                     raise TransportError(str(exc), **self._where(request))
                 if conn.reused and not parser.received:
-                    raise _Retry from exc
+                    raise StaleConnection from exc
                 raise ConnectionDropped(
                     f"connection lost during the response: {exc}", **self._where(request)
                 ) from exc
@@ -416,7 +293,11 @@ class AsyncTransport(TransportBase):
                 raise Timeout("timed out waiting for the response", **self._where(request))
 
     async def _send_chunks(
-        self, conn: _Connection, body: Iterable[bytes] | AsyncIterable[bytes], request: Request
+        self,
+        conn: Connection,
+        body: Iterable[bytes] | AsyncIterable[bytes],
+        request: Request,
+        idle_limit: float | None,
     ) -> None:
         transport = conn.transport
         assert transport is not None
@@ -424,17 +305,21 @@ class AsyncTransport(TransportBase):
             async for chunk in body:
                 if chunk:
                     transport.write(encode_chunk(chunk))
-                    await self._drain(conn, request)
+                    await self._drain(conn, request, idle_limit)
         else:
             for chunk in body:
                 if chunk:
                     transport.write(encode_chunk(chunk))
-                    await self._drain(conn, request)
+                    await self._drain(conn, request, idle_limit)
         transport.write(LAST_CHUNK)
 
-    async def _drain(self, conn: _Connection, request: Request) -> None:
+    async def _drain(self, conn: Connection, request: Request, idle_limit: float | None) -> None:
         if conn.writing_paused:
-            await conn.drain()
+            try:
+                async with asyncio.timeout(idle_limit):  # a server that stopped reading
+                    await conn.drain()
+            except TimeoutError:
+                raise Timeout("timed out sending the body", **self._where(request)) from None
         if conn.closed and not conn.parser.complete:
             raise ConnectionDropped("connection lost sending the body", **self._where(request))
 
@@ -448,16 +333,16 @@ class AsyncStream:
         self,
         transport: AsyncTransport,
         pool: _Pool,
-        conn: _Connection,
+        conn: Connection,
         request: Request,
         timeout: float | None,
     ) -> None:
         self._transport = transport
         self._pool = pool
-        self._conn: _Connection | None = conn
+        self._conn: Connection | None = conn
         self._request = request
         self._timeout = timeout
-        conn.wake_on = _DATA
+        conn.wake_on = DATA
 
     async def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (everything left for -1); ``b""`` at the end."""
@@ -466,7 +351,7 @@ class AsyncStream:
             return b""
         parser = conn.parser
         if n < 0:
-            conn.wake_on = _COMPLETE
+            conn.wake_on = COMPLETE
             conn.streaming = False
             conn.resume()
             while not parser.complete:
@@ -482,7 +367,7 @@ class AsyncStream:
             conn.resume()
         return data
 
-    async def _wait(self, conn: _Connection) -> None:
+    async def _wait(self, conn: Connection) -> None:
         where = self._transport._where
         exc = conn.failure
         if exc is None:
@@ -502,7 +387,7 @@ class AsyncStream:
             raise TransportError(str(exc), **where(self._request))
         raise ConnectionDropped(f"connection lost during the body: {exc}", **where(self._request))
 
-    def _drop(self, conn: _Connection) -> None:
+    def _drop(self, conn: Connection) -> None:
         self._conn = None
         self._transport._discard(self._pool, conn)
 

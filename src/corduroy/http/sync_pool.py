@@ -6,6 +6,7 @@ import os
 import select
 import socket
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Sequence
 from time import monotonic
@@ -17,8 +18,11 @@ from corduroy.errors import (
     Timeout,
     TransportError,
 )
-from corduroy.http.config import HTTPConfig, TransportBase
+from corduroy.http.config import HTTPConfig, TransportBase, tag_failure
 from corduroy.http.messages import Headers, Request, Response
+from corduroy.http.retry import Failure
+from corduroy.http.sync_stream import RECV_SIZE as _RECV_SIZE
+from corduroy.http.sync_stream import SyncStream
 from corduroy.http.wire import (
     LAST_CHUNK,
     IncompleteResponse,
@@ -27,9 +31,8 @@ from corduroy.http.wire import (
     encode_chunk,
 )
 
-__all__ = ["SyncTransport"]
+__all__ = ["SyncStream", "SyncTransport"]
 
-_RECV_SIZE = 65536
 _FIXED = (bytes, bytearray, memoryview)
 
 _transports: weakref.WeakSet[SyncTransport] = weakref.WeakSet()
@@ -113,7 +116,8 @@ class SyncTransport(TransportBase):
                         deadline = monotonic() + wait
                     wait = deadline - monotonic()
                     if wait <= 0:
-                        raise Timeout("no free connection in the pool", **self._where(request))
+                        error = Timeout("no free connection in the pool", **self._where(request))
+                        raise tag_failure(error, None)
                 self._waiting += 1
                 try:
                     self._cond.wait(wait)
@@ -130,7 +134,8 @@ class SyncTransport(TransportBase):
         try:
             sock = socket.create_connection((origin.host, origin.port), config.connect_timeout)
         except TimeoutError:
-            raise Timeout("timed out connecting", **self._where(request)) from None
+            error = Timeout("timed out connecting", **self._where(request))
+            raise tag_failure(error, Failure.CONNECT) from None
         except OSError as exc:
             raise ConnectError(f"cannot connect: {exc}", **self._where(request)) from exc
         try:
@@ -140,7 +145,8 @@ class SyncTransport(TransportBase):
                 sock = context.wrap_socket(sock, server_hostname=origin.host)
         except TimeoutError:
             sock.close()
-            raise Timeout("timed out in the TLS handshake", **self._where(request)) from None
+            error = Timeout("timed out in the TLS handshake", **self._where(request))
+            raise tag_failure(error, Failure.CONNECT) from None
         except OSError as exc:  # ssl.SSLError is an OSError
             sock.close()
             raise ConnectError(f"TLS handshake failed: {exc}", **self._where(request)) from exc
@@ -187,16 +193,50 @@ class SyncTransport(TransportBase):
     # requests
 
     def send(self, request: Request) -> Response:
-        """Send ``request`` and return the response (see :class:`Response`)."""
-        started = self._started()
+        """Send ``request`` and return the response (see :class:`Response`).
+
+        Failures and 429/502/503/504 answers are retried as the retry policy
+        (``config.retry``, or a ``call_options`` override) allows.
+        """
+        policy = self._policy()
+        attempt = 1
+        first = monotonic()
+        while True:
+            started = self._started()
+            try:
+                response = self._send_once(request)
+            except TransportError as exc:
+                if started:
+                    self._log_failure(request, exc, started)
+                if not policy.enabled:
+                    raise
+                delay = self._retry_failure(policy, request, exc, attempt, first)
+                if delay is None:
+                    raise
+            else:
+                if started:
+                    self._log(request, response.status, started)
+                if not policy.enabled:
+                    return response
+                delay = self._retry_status(policy, request, response, attempt, first)
+                if delay is None:
+                    return response
+                if response.stream is not None:
+                    response.stream.close()
+            time.sleep(delay)
+            attempt += 1
+
+    def _send_once(self, request: Request) -> Response:
         head = self._serializer.head(request)
         body = request.body
         replayable = body is None or isinstance(body, _FIXED)
-        timeout = request.timeout if request.timeout is not None else self.config.read_timeout
+        # a write is sent again only if the server cannot have seen it
+        retry_stale = replayable and request.is_idempotent
+        timeout = self._read_timeout(request)
         conn = self._acquire(request)
         owned = True  # conn counts against the pool until discarded
         try:
-            if not replayable and conn.reused and _readable(conn.sock):
+            while not retry_stale and conn.reused and _readable(conn.sock):
                 owned = False
                 self._discard(conn)  # closed by the server while idle
                 conn = self._acquire(request)
@@ -206,7 +246,7 @@ class SyncTransport(TransportBase):
             except _Retry:
                 owned = False
                 self._discard(conn)
-                if not replayable:
+                if not retry_stale:
                     raise ConnectionDropped(
                         "connection closed before a response", **self._where(request)
                     ) from None
@@ -230,8 +270,6 @@ class SyncTransport(TransportBase):
                 parser.status, Headers(parser.headers), parser.take(), reason=parser.reason
             )
             self._release(conn)
-        if started:
-            self._log(request, response.status, started)
         return response
 
     def _acquire_fresh(self, request: Request) -> _Connection:
@@ -310,71 +348,3 @@ def _readable(sock: socket.socket) -> bool:
         return bool(readable)
     except (OSError, ValueError):
         return True
-
-
-class SyncStream:
-    """A response body read from the connection as the caller asks for it."""
-
-    __slots__ = ("_conn", "_request", "_transport")
-
-    def __init__(self, transport: SyncTransport, conn: _Connection, request: Request) -> None:
-        self._transport = transport
-        self._conn: _Connection | None = conn
-        self._request = request
-
-    def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (everything left for -1); ``b""`` at the end."""
-        conn = self._conn
-        if conn is None:
-            return b""
-        parser = conn.parser
-        if n == 0:
-            return b""
-        if n < 0:
-            while not parser.complete:
-                self._fill(conn)
-        else:
-            while not parser.buffered and not parser.complete:
-                self._fill(conn)
-        data = parser.take(n)
-        if parser.complete and not parser.buffered:
-            self._conn = None
-            self._transport._release(conn)
-        return data
-
-    def _fill(self, conn: _Connection) -> None:
-        where = self._transport._where
-        try:
-            data = conn.sock.recv(_RECV_SIZE)
-            if data:
-                conn.parser.feed(data)
-            else:
-                conn.parser.feed_eof()
-        except BaseException as exc:
-            self._conn = None
-            self._transport._discard(conn)
-            if isinstance(exc, TimeoutError):
-                raise Timeout("timed out reading the body", **where(self._request)) from None
-            if isinstance(exc, OSError | IncompleteResponse):
-                raise ConnectionDropped(
-                    f"connection lost during the body: {exc}", **where(self._request)
-                ) from exc
-            if isinstance(exc, ParseError):
-                raise TransportError(str(exc), **where(self._request)) from None
-            raise
-
-    def close(self) -> None:
-        """Stop reading; the connection is reused only if the body was read to the end."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        if conn.parser.complete:
-            self._transport._release(conn)
-        else:
-            self._transport._discard(conn)
-
-    def __enter__(self) -> SyncStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

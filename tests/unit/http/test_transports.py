@@ -270,8 +270,17 @@ def test_close_delimited_response(client: Client) -> None:
 def test_server_closing_a_reused_connection_is_retried_once(client: Client, server: Server) -> None:
     assert client.send(Request("GET", "/flaky")).body == b"first"
     # the server reads the next request on that connection and hangs up
-    assert client.send(Request("PUT", "/flaky", body=b"{}")).body == b"first"
+    assert client.send(Request("GET", "/flaky")).body == b"first"
     assert server.connections == 2
+
+
+def test_a_write_the_server_may_have_read_is_not_sent_again(
+    client: Client, server: Server
+) -> None:
+    assert client.send(Request("GET", "/flaky")).body == b"first"
+    with pytest.raises(ConnectionDropped):
+        client.send(Request("PUT", "/flaky", body=b"{}"))
+    assert [r[0] for r in server.requests] == ["GET", "PUT"]
 
 
 def test_idle_close_by_server_is_survived(client: Client, server: Server) -> None:
