@@ -55,8 +55,8 @@ async def hello_tornado(couch: Couch) -> None:
         server.stop()
 
 
-def run_guide_module(name: str, couch: Couch) -> None:
-    """Run examples/<name>.py: ``setup(db)`` if it has one, then ``main(...)``."""
+def run_guide_module(name: str, couch: Couch, dbname: str) -> None:
+    """Run examples/<name>.py: its ``run(couch)``, or ``setup(db)`` then ``main(db)``."""
     try:
         module: Any = importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -64,7 +64,13 @@ def run_guide_module(name: str, couch: Couch) -> None:
             raise
         print(f"({name}.py is not written yet)")
         return
-    module.run(couch)
+    if hasattr(module, "run"):
+        module.run(couch)
+        return
+    db = couch.db(dbname, create_if_missing=True)
+    if hasattr(module, "setup"):
+        module.setup(db)
+    module.main(db)
 
 
 def main() -> int:
@@ -95,15 +101,15 @@ def main() -> int:
         guide_basics.setup(couch)
         guide_basics.main(username, password)
 
-        for title, module in [
-            ("Eventual Consistency", "guide_conflicts"),
-            ("Views", "guide_views"),
-            ("Data Formatters", "guide_formatters"),
-            ("Replication", "guide_replication"),
-            ("Change Notifications", "guide_changes"),
+        for title, module, dbname in [
+            ("Eventual Consistency", "guide_conflicts", "eventual"),
+            ("Views", "guide_views", "dosac"),
+            ("Data Formatters", "guide_formatters", "mannion"),
+            ("Replication", "guide_replication", "localdb"),
+            ("Change Notifications", "guide_changes", "watched"),
         ]:
             heading(title)
-            run_guide_module(module, couch)
+            run_guide_module(module, couch, dbname)
     finally:
         if server is not None:
             server.stop()

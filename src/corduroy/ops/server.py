@@ -7,7 +7,7 @@ from collections import deque
 from typing import Any
 
 from ..document import AttrDict
-from ..errors import InvalidInput, NotFound, PreconditionFailed
+from ..errors import CouchError, InvalidInput, NotFound, PreconditionFailed
 from ..http.messages import Request
 from .base import Op, db_path, json_request, query_string
 
@@ -112,7 +112,10 @@ def take_uuids(cache: UuidCache, n: int) -> Op[list[str]]:
         if taken is not None:
             return taken
         want = min(UUID_MAX_COUNT, max(UUID_BATCH, n - len(cache)))
-        cache.add((yield from uuids(want)))
+        fresh = yield from uuids(want)
+        if not fresh:
+            raise CouchError(f"the server answered /_uuids?count={want} with no ids")
+        cache.add(fresh)
 
 
 def active_tasks() -> Op[list[AttrDict]]:
