@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..couch import Couch
     from ..database import Database
 
-__all__ = ["CliError", "Settings", "cli", "fail", "pass_settings"]
+__all__ = ["CliError", "Settings", "cli", "command_group", "fail", "main", "pass_settings"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,31 +137,47 @@ class CorduroyGroup(click.Group):
     help="Ask for the password (hidden). Otherwise env COUCHDB_PASSWORD or the url's.",
 )
 @click.option("--json", "force_json", is_flag=True, help="JSON output even on a terminal.")
+@click.option("-v", "--verbose", is_flag=True, help="Log retries and reconnects to stderr.")
 @click.version_option(package_name="corduroy", prog_name="corduroy")
 @click.pass_context
 def cli(
-    ctx: click.Context, url: str | None, user: str | None, prompt: bool, force_json: bool
+    ctx: click.Context,
+    url: str | None,
+    user: str | None,
+    prompt: bool,
+    force_json: bool,
+    verbose: bool,
 ) -> None:
     """corduroy: work with a CouchDB server from the shell.
 
     Output is JSON (one object, or one item per line) when piped, tables on a terminal.
     Exit codes: 0 success, 1 error, 2 usage.
     """
+    import logging
     import os
 
+    # The library logs retries as warnings; a command reports its outcome in one line instead.
+    if verbose:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+    else:
+        logging.getLogger("corduroy").setLevel(logging.ERROR)
     password = os.environ.get("COUCHDB_PASSWORD") if user else None
     ctx.obj = Settings(url or None, user, password, prompt, force_json)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The console script ``corduroy``."""
+def command_group() -> click.Group:
+    """The ``corduroy`` group with every command registered."""
     import importlib
 
     for module in ("commands", "queries", "replicate", "transfer"):  # each registers commands
         importlib.import_module(f"{__package__}.{module}")
+    return cli
 
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script ``corduroy``."""
     try:
-        cli.main(args=argv, prog_name="corduroy")
+        command_group().main(args=argv, prog_name="corduroy")
     except BrokenPipeError:  # `corduroy dump db | head`
         sys.stderr.close()
         raise SystemExit(0) from None
