@@ -22,13 +22,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from .errors import ConnectError, TransportError
 from .http.messages import Request, Response
+from .http.retry import Failure, RetryPolicy
 
 if TYPE_CHECKING:
     from .connection import ServerUrl
@@ -41,6 +42,7 @@ __all__ = [
     "Node",
     "NodeSet",
     "can_fail_over",
+    "failover_policy",
     "root_verdict",
     "up_verdict",
 ]
@@ -95,6 +97,22 @@ def can_fail_over(request: Request, error: BaseException) -> bool:
     body = request.body
     replayable = body is None or isinstance(body, bytes | bytearray | memoryview)
     return replayable and request.is_idempotent
+
+
+@dataclass(frozen=True, slots=True)
+class _FailoverPolicy(RetryPolicy):
+    """Retries 429/502/503/504 answers like its base; leaves unreachable nodes to failover."""
+
+    def after_failure(
+        self, request: Request, failure: Failure, attempt: int, elapsed: float
+    ) -> float | None:
+        return None
+
+
+def failover_policy(policy: RetryPolicy) -> RetryPolicy:
+    """``policy`` for the nodes of a cluster: a request that gets no answer from a
+    node is not tried on that node again, but moves to the next node at once."""
+    return _FailoverPolicy(**{f.name: getattr(policy, f.name) for f in fields(policy)})
 
 
 @dataclass(eq=False)

@@ -17,12 +17,21 @@ import ssl
 import threading
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .auth import Auth, AuthState, BasicAuth, basic_header
-from .cluster import PROBE_ROOT, PROBE_UP, Node, NodeSet, can_fail_over, root_verdict, up_verdict
+from .cluster import (
+    PROBE_ROOT,
+    PROBE_UP,
+    Node,
+    NodeSet,
+    can_fail_over,
+    failover_policy,
+    root_verdict,
+    up_verdict,
+)
 from .errors import (
     ConnectError,
     ConnectionDropped,
@@ -159,6 +168,8 @@ class Connection:
         ] = weakref.WeakKeyDictionary()
         self._cluster = NodeSet(urls, probe_interval=probe_interval) if len(urls) > 1 else None
         self._node = Node(urls[0])
+        if self._cluster is not None:  # an unreachable node is left at once for the next
+            self.config = replace(self.config, retry=failover_policy(self.config.retry))
 
     # -- who and where --------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ def test_stats_answers_a_mapping(couch):
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_up_is_false_for_a_server_that_is_not_there(convention):
-    nowhere = Couch("http://127.0.0.1:9/", connect_timeout=2)
+    nowhere = Couch("http://127.0.0.1:9/", connect_timeout=2, retry=False)
     assert call(convention, lambda **kw: nowhere.up(**kw)) is False
 
 

@@ -310,7 +310,7 @@ def test_bulk_get_refuses_what_is_not_an_id():
 
 
 def test_a_callback_call_that_sends_a_password_returns_a_replica_without_it():
-    couch = Couch("http://admin:hunter2@127.0.0.1:9/", connect_timeout=0.5)
+    couch = Couch("http://admin:hunter2@127.0.0.1:9/", connect_timeout=0.5, retry=False)
 
     async def main() -> list[RequestReplica]:
         done = asyncio.get_running_loop().create_future()

@@ -239,3 +239,15 @@ def test_couch_takes_a_list_of_node_urls():
     ]
     assert couch._conn.username == "admin"  # the credentials apply to every node
     assert Couch("http://node1:5984")._conn.nodes is None
+
+
+def test_cluster_nodes_leave_unreachable_nodes_to_failover_but_retry_busy_answers():
+    from corduroy.http.retry import Failure, RetryPolicy
+
+    policy = Couch(["http://node1:5984/", "http://node2:5984/"])._conn.config.retry
+    get = Request("GET", "/db")
+    assert policy.after_failure(get, Failure.CONNECT, 1, 0.0) is None
+    assert policy.after_status(get, 503, "1", 1, 0.0) == 1.0
+    single = Couch("http://node1:5984/")._conn.config.retry
+    assert isinstance(single, RetryPolicy)
+    assert single.after_failure(get, Failure.CONNECT, 1, 0.0) is not None
