@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import orjson
 
+from corduroy.http.jsonexact import loads
+
 __all__ = [
     "AsyncBody",
     "Body",
@@ -174,7 +176,7 @@ class Response:
     def json(self) -> Any:
         """The body decoded as JSON (cached); ``None`` for an empty body."""
         if not self._decoded:
-            self._json = orjson.loads(self.body) if self.body else None
+            self._json = loads(self.body) if self.body else None
             self._decoded = True
         return self._json
 

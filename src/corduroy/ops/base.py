@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -19,6 +20,7 @@ import orjson
 
 from ..document import InlineData
 from ..errors import InvalidInput
+from ..http.jsonexact import exact_ints
 from ..http.messages import Request, Response, encode_query
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "dumps",
     "json_request",
     "query_string",
+    "validate_db_name",
     "validate_id",
 ]
 
@@ -65,9 +68,39 @@ def validate_id(docid: Any, what: str = "document id") -> str:
     return docid
 
 
+#: CouchDB's rule for database names, and the system databases outside it
+_DB_NAME = re.compile(r"[a-z][a-z0-9_$()+/-]*\Z")
+_DB_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_$()+/-")
+SYSTEM_DATABASES = frozenset({"_users", "_replicator", "_global_changes"})
+_DB_NAME_MAX = 238
+
+
+def validate_db_name(name: Any) -> str:
+    """Return ``name`` if CouchDB accepts it as a database name, else raise naming the problem.
+
+    A name starts with a lowercase letter and holds only ``a-z``, ``0-9`` and
+    ``_$()+-/`` (at most 238 characters); ``_users``, ``_replicator`` and
+    ``_global_changes`` are allowed too.
+    """
+    if type(name) is str and _DB_NAME.match(name) and len(name) <= _DB_NAME_MAX:
+        return name
+    if isinstance(name, str) and name in SYSTEM_DATABASES:
+        return name
+    validate_id(name, "database name")  # type, emptiness, CR/LF/NUL
+    rule = "names start with a lowercase letter and hold only a-z, 0-9 and _$()+-/"
+    if len(name) > _DB_NAME_MAX:
+        raise InvalidInput(f"database name {name[:20]!r}... is longer than {_DB_NAME_MAX}")
+    if not ("a" <= name[0] <= "z"):
+        raise InvalidInput(f"database name {name!r} starts with {name[0]!r}: {rule}")
+    position, bad = next((i, ch) for i, ch in enumerate(name) if ch not in _DB_NAME_CHARS)
+    raise InvalidInput(
+        f"database name {name!r} has {bad!r} at position {position}: {rule}"
+    )
+
+
 def db_path(name: str) -> str:
     """The percent-encoded path of database ``name`` (``/`` in a name is ``%2F``)."""
-    return "/" + quote(validate_id(name, "database name"), safe="")
+    return "/" + quote(validate_db_name(name), safe="")
 
 
 def doc_path(db: str, docid: str, *rest: str) -> str:
@@ -118,12 +151,44 @@ def _encode_other(value: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
+def _encode(value: Any) -> bytes:
+    """orjson, with integers beyond 64 bits written out exactly."""
+    try:
+        return orjson.dumps(value, default=_encode_other, option=_DUMP_OPTS)
+    except TypeError:
+        exact = exact_ints(value)
+        if exact is value:
+            raise
+        return orjson.dumps(exact, default=_encode_other, option=_DUMP_OPTS)
+
+
+def _locate(value: Any, where: str) -> str:
+    """Where in ``value`` (known not to encode) the culprit is, and what it is."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                place = f" in field {where!r}" if where else ""
+                return f"key {key!r}{place} is a {type(key).__name__}, not a str"
+            try:
+                _encode(item)
+            except TypeError:
+                return _locate(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            try:
+                _encode(item)
+            except TypeError:
+                return _locate(item, f"{where}[{index}]")
+    place = f"field {where!r}" if where else "the value"
+    return f"{place} is a {type(value).__name__}, which JSON cannot carry"
+
+
 def _problem(value: Any) -> str | None:
     """Why ``value`` cannot be sent as JSON, or ``None`` if it can."""
     try:
-        data = orjson.dumps(value, default=_encode_other, option=_DUMP_OPTS)
-    except TypeError as exc:
-        return f"cannot be encoded as JSON: {exc}"
+        data = _encode(value)
+    except TypeError:
+        return _locate(value, "")
     found = _find_unrepresentable(value, "") if b"null" in data else None
     if found is None:
         return None
@@ -147,10 +212,11 @@ def dumps(value: Any, what: str | None = None) -> bytes:
 
     NaN and infinities (which orjson would quietly turn into ``null``), non-string
     keys and values of unknown types raise :class:`InvalidInput` naming the
-    document (or ``what``) and the field, before anything is sent.
+    document (or ``what``) and the field, before anything is sent. Integers of
+    any size are written exactly.
     """
     try:
-        data = orjson.dumps(value, default=_encode_other, option=_DUMP_OPTS)
+        data = _encode(value)
     except TypeError:
         raise _refusal(value, what) from None
     # orjson writes NaN and infinities as null: look closer only then
