@@ -19,15 +19,16 @@ later moves only when it is safe to repeat (``Request.is_idempotent``).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from .errors import ConnectError, TransportError
+from .errors import ConnectError, ConnectionDropped, CouchError, TransportError
 from .http.messages import Request, Response
 from .http.retry import Failure, RetryPolicy
 
@@ -46,6 +47,8 @@ __all__ = [
     "root_verdict",
     "up_verdict",
 ]
+
+log = logging.getLogger("corduroy.cluster")
 
 PROBE_UP = Request("GET", "/_up", idempotent=True)
 PROBE_ROOT = Request("GET", "/", idempotent=True)
@@ -99,6 +102,14 @@ def can_fail_over(request: Request, error: BaseException) -> bool:
     return replayable and request.is_idempotent
 
 
+class SyncSender(Protocol):
+    def send(self, request: Request) -> Response: ...
+
+
+class AsyncSender(Protocol):
+    async def send(self, request: Request) -> Response: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _FailoverPolicy(RetryPolicy):
     """Retries 429/502/503/504 answers like its base; leaves unreachable nodes to failover."""
@@ -136,7 +147,11 @@ class Node:
 
 
 class NodeSet:
-    """The nodes of a cluster and their health (thread-safe, no I/O)."""
+    """The nodes of a cluster and their health (thread-safe).
+
+    The bookkeeping is free of I/O; ``send`` and ``send_async`` are the two
+    small loops that walk :meth:`plan` with the connection's transports.
+    """
 
     def __init__(
         self,
@@ -214,3 +229,77 @@ class NodeSet:
             return [
                 {"url": n.base, "healthy": n.healthy, "failures": n.failures} for n in self.nodes
             ]
+
+    # -- the two loops ---------------------------------------------------------------------
+
+    def send(self, request: Request, transport: Callable[[Node, bool], SyncSender]) -> Response:
+        """Send ``request`` to the first node that answers (``transport(node, probe)``)."""
+        failure: TransportError | None = None
+        for node, probe in self.plan():
+            if probe and not self._probe(node, transport(node, True)):
+                continue
+            try:
+                return transport(node, False).send(request)
+            except TransportError as exc:
+                if not self._failed(node, request, exc):
+                    raise
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def send_async(
+        self, request: Request, transport: Callable[[Node, bool], AsyncSender]
+    ) -> Response:
+        """``send`` on the running event loop."""
+        failure: TransportError | None = None
+        for node, probe in self.plan():
+            if probe and not await self._probe_async(node, transport(node, True)):
+                continue
+            try:
+                return await transport(node, False).send(request)
+            except TransportError as exc:
+                if not self._failed(node, request, exc):
+                    raise
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    def _probe(self, node: Node, transport: SyncSender) -> bool:
+        try:
+            verdict = up_verdict(transport.send(PROBE_UP))
+            if verdict is None:
+                verdict = root_verdict(transport.send(PROBE_ROOT))
+        except CouchError as exc:
+            self.mark_down(node, exc)
+            return False
+        finally:
+            self.release(node)
+        return self._judge(node, verdict)
+
+    async def _probe_async(self, node: Node, transport: AsyncSender) -> bool:
+        try:
+            verdict = up_verdict(await transport.send(PROBE_UP))
+            if verdict is None:
+                verdict = root_verdict(await transport.send(PROBE_ROOT))
+        except CouchError as exc:
+            self.mark_down(node, exc)
+            return False
+        finally:
+            self.release(node)
+        return self._judge(node, verdict)
+
+    def _judge(self, node: Node, healthy: bool) -> bool:
+        if healthy:
+            log.info("cluster node %s is back", node.base)
+            self.mark_up(node)
+        else:
+            self.mark_down(node, "the health check said the node is down")
+        return healthy
+
+    def _failed(self, node: Node, request: Request, error: TransportError) -> bool:
+        """Note a failed node; True when ``request`` may go on to the next one."""
+        moves = can_fail_over(request, error)
+        if moves or isinstance(error, ConnectError | ConnectionDropped):
+            log.warning("cluster node %s failed (%s)", node.base, type(error).__name__)
+            self.mark_down(node, error)
+        return moves

@@ -22,24 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .auth import Auth, AuthState, BasicAuth, basic_header
-from .cluster import (
-    PROBE_ROOT,
-    PROBE_UP,
-    Node,
-    NodeSet,
-    can_fail_over,
-    failover_policy,
-    root_verdict,
-    up_verdict,
-)
-from .errors import (
-    ConnectError,
-    ConnectionDropped,
-    CouchError,
-    InvalidInput,
-    TransportError,
-    Unauthorized,
-)
+from .cluster import Node, NodeSet, failover_policy
+from .errors import InvalidInput, Unauthorized
 from .http.config import HTTPConfig
 from .http.messages import Request, Response
 from .http.retry import NO_RETRY
@@ -327,33 +311,7 @@ class Connection:
         cluster = self._cluster
         if cluster is None:
             return self._sync_for(self._node).send(request)
-        failure: TransportError | None = None
-        for node, probe in cluster.plan():
-            if probe and not self._probe(cluster, node):
-                continue
-            try:
-                response = self._sync_for(node).send(request)
-            except TransportError as exc:
-                if not self._failed(cluster, node, request, exc):
-                    raise
-                failure = exc
-                continue
-            return response
-        assert failure is not None
-        raise failure
-
-    def _probe(self, cluster: NodeSet, node: Node) -> bool:
-        try:
-            transport = self._sync_for(node, probe=True)
-            verdict = up_verdict(transport.send(PROBE_UP))
-            if verdict is None:
-                verdict = root_verdict(transport.send(PROBE_ROOT))
-        except CouchError as exc:
-            cluster.mark_down(node, exc)
-            return False
-        finally:
-            cluster.release(node)
-        return self._judge(cluster, node, verdict)
+        return cluster.send(request, self._sync_for)
 
     # -- asyncio --------------------------------------------------------------------------
 
@@ -407,53 +365,7 @@ class Connection:
         cluster = self._cluster
         if cluster is None:
             return await self._async_for(self._node).send(request)
-        failure: TransportError | None = None
-        for node, probe in cluster.plan():
-            if probe and not await self._probe_async(cluster, node):
-                continue
-            try:
-                response = await self._async_for(node).send(request)
-            except TransportError as exc:
-                if not self._failed(cluster, node, request, exc):
-                    raise
-                failure = exc
-                continue
-            return response
-        assert failure is not None
-        raise failure
-
-    async def _probe_async(self, cluster: NodeSet, node: Node) -> bool:
-        try:
-            transport = self._async_for(node, probe=True)
-            verdict = up_verdict(await transport.send(PROBE_UP))
-            if verdict is None:
-                verdict = root_verdict(await transport.send(PROBE_ROOT))
-        except CouchError as exc:
-            cluster.mark_down(node, exc)
-            return False
-        finally:
-            cluster.release(node)
-        return self._judge(cluster, node, verdict)
-
-    # -- shared by both -------------------------------------------------------------------
-
-    def _judge(self, cluster: NodeSet, node: Node, healthy: bool) -> bool:
-        if healthy:
-            log.info("cluster node %s is back", node.base)
-            cluster.mark_up(node)
-        else:
-            cluster.mark_down(node, "the health check said the node is down")
-        return healthy
-
-    def _failed(
-        self, cluster: NodeSet, node: Node, request: Request, error: TransportError
-    ) -> bool:
-        """Note a failed node; True when ``request`` may go on to the next one."""
-        moves = can_fail_over(request, error)
-        if moves or isinstance(error, ConnectError | ConnectionDropped):
-            log.warning("cluster node %s failed (%s)", node.base, type(error).__name__)
-            cluster.mark_down(node, error)
-        return moves
+        return await cluster.send_async(request, self._async_for)
 
     def close(self) -> None:
         """Close pooled blocking connections (asyncio pools close with their loop)."""

@@ -1,0 +1,214 @@
+"""How a Connection applies the auth policy, against fake nodes (no network).
+
+The fake node answers logins with a cookie and checks the cookie on other
+requests, so session renewal and single-flight login can be observed from the
+requests that reach it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from corduroy import InvalidInput, Unauthorized
+from corduroy.auth import JWTAuth, SessionAuth
+from corduroy.connection import Connection, ServerUrl
+from corduroy.http.messages import Headers, Request, Response
+
+
+def response(status: int, body: Any = None, cookies: tuple[str, ...] = ()) -> Response:
+    headers = Headers([("Content-Type", "application/json")] + [("Set-Cookie", c) for c in cookies])
+    return Response(status, headers, json.dumps(body).encode() if body is not None else b"")
+
+
+# -- a Connection against a fake node ------------------------------------------------------------
+
+
+class FakeNode:
+    """Answers POST /_session with a fresh cookie; other requests need the latest one."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.logins = 0
+        self.valid: set[str] = set()
+        self.seen: list[Request] = []
+        self._lock = threading.Lock()
+
+    def answer(self, request: Request) -> Response:
+        with self._lock:
+            self.seen.append(request)
+        if request.path == "/_session" and request.method == "POST":
+            if json.loads(request.body or b"{}").get("password") != "secret":
+                return response(
+                    401, {"error": "unauthorized", "reason": "Name or password is incorrect."}
+                )
+            time.sleep(self.delay)
+            with self._lock:
+                self.logins += 1
+                cookie = f"c{self.logins}"
+                self.valid.add(cookie)
+            return response(200, {"ok": True}, (f"AuthSession={cookie}; Max-Age=600; Path=/",))
+        cookie = (request.header("Cookie") or "").removeprefix("AuthSession=")
+        if cookie not in self.valid:
+            return response(401, {"error": "unauthorized", "reason": "You are not a server admin."})
+        return response(200, {"ok": True})
+
+    def forget(self) -> None:
+        self.valid.clear()
+
+    def send(self, request: Request) -> Response:
+        return self.answer(request)
+
+
+class AsyncFakeNode(FakeNode):
+    async def send(self, request: Request) -> Response:  # type: ignore[override]
+        if self.delay and request.path == "/_session":
+            await asyncio.sleep(self.delay)
+            saved, self.delay = self.delay, 0.0
+            try:
+                return self.answer(request)
+            finally:
+                self.delay = saved
+        return self.answer(request)
+
+
+def session_connection(
+    node: FakeNode, password: str = "secret", async_node: AsyncFakeNode | None = None
+) -> Connection:
+    conn = Connection(ServerUrl("http://fake:5984/"), auth=SessionAuth("admin", password))
+    conn._node.sync = node  # type: ignore[assignment]
+    conn._node.async_ = async_node  # type: ignore[assignment]
+    return conn
+
+
+def test_the_connection_logs_in_once_and_reuses_the_cookie():
+    node = FakeNode()
+    conn = session_connection(node)
+    for _ in range(3):
+        assert conn.send(Request("GET", "/_all_dbs")).status == 200
+    assert node.logins == 1
+    assert [r.path for r in node.seen] == ["/_session", "/_all_dbs", "/_all_dbs", "/_all_dbs"]
+
+
+def test_a_forgotten_session_is_renewed_and_the_request_sent_again():
+    node = FakeNode()
+    conn = session_connection(node)
+    conn.send(Request("GET", "/_all_dbs"))
+    node.forget()
+    answer = conn.send(Request("PUT", "/db/doc", body=b'{"a":1}'))
+    assert answer.status == 200
+    assert node.logins == 2
+    assert [r.path for r in node.seen[-3:]] == ["/db/doc", "/_session", "/db/doc"]
+
+
+def test_a_wrong_password_raises_unauthorized_without_the_password_anywhere():
+    conn = session_connection(FakeNode(), password="hunter2")
+    with pytest.raises(Unauthorized) as caught:
+        conn.send(Request("GET", "/_all_dbs"))
+    assert "hunter2" not in str(caught.value)
+    assert "hunter2" not in repr(caught.value.body)
+    assert caught.value.url == "http://fake:5984/_session"
+
+
+def test_threads_failing_together_share_one_login():
+    node = FakeNode(delay=0.05)
+    conn = session_connection(node)
+    conn.send(Request("GET", "/_all_dbs"))
+    node.forget()
+    barrier = threading.Barrier(8)
+    results: list[int] = []
+
+    def work() -> None:
+        barrier.wait()
+        results.append(conn.send(Request("GET", "/_all_dbs")).status)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 8
+    assert node.logins == 2  # the first one, and one renewal for all eight threads
+
+
+def test_tasks_failing_together_share_one_login():
+    node = AsyncFakeNode(delay=0.05)
+    conn = session_connection(node, async_node=node)
+
+    async def main() -> list[int]:
+        await conn.send_async(Request("GET", "/_all_dbs"))
+        node.forget()
+        answers = await asyncio.gather(
+            *(conn.send_async(Request("GET", "/_all_dbs")) for _ in range(8))
+        )
+        return [a.status for a in answers]
+
+    assert asyncio.run(main()) == [200] * 8
+    assert node.logins == 2
+
+
+def test_tasks_starting_together_log_in_once():
+    node = AsyncFakeNode(delay=0.05)
+    conn = session_connection(node, async_node=node)
+
+    async def main() -> list[int]:
+        answers = await asyncio.gather(
+            *(conn.send_async(Request("GET", "/_all_dbs")) for _ in range(5))
+        )
+        return [a.status for a in answers]
+
+    assert asyncio.run(main()) == [200] * 5
+    assert node.logins == 1
+
+
+class TokenNode:
+    def __init__(self) -> None:
+        self.valid = "t1"
+        self.seen: list[str | None] = []
+
+    def send(self, request: Request) -> Response:
+        self.seen.append(request.header("Authorization"))
+        ok = request.header("Authorization") == "Bearer " + self.valid
+        return response(200 if ok else 401, {})
+
+
+def token_connection(supplier: Callable[[], Any]) -> tuple[Connection, TokenNode]:
+    node = TokenNode()
+    conn = Connection(ServerUrl("http://fake:5984/"), auth=JWTAuth(supplier))
+    conn._node.sync = node  # type: ignore[assignment]
+    return conn, node
+
+
+def test_a_token_supplier_is_asked_again_after_a_401():
+    tokens = iter(["t1", "t2"])
+    conn, node = token_connection(lambda: next(tokens))
+    assert conn.send(Request("GET", "/")).status == 200
+    node.valid = "t2"  # the old token expired on the server
+    assert conn.send(Request("GET", "/")).status == 200
+    assert node.seen == ["Bearer t1", "Bearer t1", "Bearer t2"]
+
+
+def test_an_async_token_supplier_works_in_async_code_and_is_refused_when_blocking():
+    async def supplier() -> str:
+        return "t1"
+
+    node = TokenNode()
+    conn = Connection(ServerUrl("http://fake:5984/"), auth=JWTAuth(supplier))
+
+    class Async:
+        async def send(self, request: Request) -> Response:
+            return node.send(request)
+
+    conn._node.async_ = Async()  # type: ignore[assignment]
+    conn._node.sync = node  # type: ignore[assignment]
+    assert asyncio.run(conn.send_async(Request("GET", "/"))).status == 200
+    fresh = Connection(ServerUrl("http://fake:5984/"), auth=JWTAuth(supplier))
+    fresh._node.sync = node  # type: ignore[assignment]
+    with pytest.raises(InvalidInput):
+        fresh.send(Request("GET", "/"))
