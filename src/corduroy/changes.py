@@ -105,6 +105,7 @@ class ChangesFeed:
         self._timer: asyncio.TimerHandle | None = None
         self._finished: asyncio.Future[None] | None = None
         self._last_delivery = float("-inf")
+        self._halted = False
         self.listen()
 
     # -- public ------------------------------------------------------------------------------
@@ -117,12 +118,17 @@ class ChangesFeed:
     @property
     def running(self) -> bool:
         """Started and not stopped, failed or finished."""
+        if self._halted:
+            return False
         return self._start is not None or (self._task is not None and not self._task.done())
 
     def listen(self) -> ChangesFeed:
         """Start listening (again, after ``stop()``), from the last seq delivered."""
         if self.running:
             return self
+        if self._task is not None and not self._task.done():
+            raise RuntimeError("the feed is still stopping: `await feed.wait()` first")
+        self._halted = False
         self.error = None
         self._finished = self._loop.create_future()
         self._start = self._loop.call_soon(self._begin)
@@ -163,6 +169,7 @@ class ChangesFeed:
         self._task.add_done_callback(self._ended)
 
     def _halt(self) -> None:
+        self._halted = True
         if self._start is not None:
             self._start.cancel()
             self._start = None

@@ -205,7 +205,15 @@ def test_longpoll_waits_longer_than_its_timeout_and_parses_blank_lines() -> None
 
 
 def test_longpoll_rows_separated_by_crlf() -> None:
-    result = run("changes_longpoll_immediate", feed="longpoll", since=0, limit=2)
+    op = ops.changes(DB, couchdb_traits(), feed="longpoll", since=0, limit=2)
+    request = next(op)
+    query = split_target(request.target)[1]
+    # no timeout given: CouchDB's default is asked for explicitly, and read for longer
+    assert query == {"feed": "longpoll", "since": "0", "limit": "2", "timeout": "60000"}
+    assert request.timeout is not None and request.timeout > 60
+    with pytest.raises(StopIteration) as stop:
+        op.send(response_of(case("changes_longpoll_immediate")))
+    result = stop.value.value
     assert [c.id for c in result] == ["d4", "d5"]
     assert result.pending == 4
 

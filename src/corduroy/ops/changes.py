@@ -40,6 +40,8 @@ __all__ = [
 
 #: heartbeat asked of the server for continuous feeds unless given (milliseconds)
 DEFAULT_HEARTBEAT_MS = 10_000
+#: longpoll wait asked of the server unless given (milliseconds)
+LONGPOLL_TIMEOUT_MS = 60_000
 #: extra seconds on top of the heartbeat (or timeout) before the watchdog fires
 WATCHDOG_MARGIN = 5.0
 
@@ -143,10 +145,13 @@ def changes(db: DbRef, traits: ServerTraits, **options: Any) -> Op[Any]:
     if "selector" in opts:
         couchdb = (yield from detect_server(traits)).couchdb is True
     if opts.get("feed") == "longpoll":
-        wait = opts.get("timeout")
-        opts["_read_timeout"] = (
-            None if wait is None else float(wait) / 1000 + WATCHDOG_MARGIN
-        )
+        beat = opts.get("heartbeat")
+        if isinstance(beat, int) and not isinstance(beat, bool):
+            opts["_read_timeout"] = beat / 1000 + WATCHDOG_MARGIN
+        elif beat is None:
+            # CouchDB's own default, made explicit so the read timeout can exceed it
+            wait = opts.setdefault("timeout", LONGPOLL_TIMEOUT_MS)
+            opts["_read_timeout"] = float(wait) / 1000 + WATCHDOG_MARGIN
     response = yield build_request(db, opts, couchdb=couchdb)
     body = response.json()
     results = [wrap_change(row, db.doc_class) for row in body.get("results", ())]
