@@ -5,7 +5,8 @@
 #   make venv         .venv with corduroy installed editable, plus [dev,tornado]
 #   make server-deps  pouchdb-server 4.2.0 (the embedded test server) into tools/couch-standin
 #   make lint         ruff + mypy --strict
-#   make test         lint, then pytest (the pytest plugin starts its own pouchdb-server;
+#   make docs         the documentation site (mkdocs --strict) into site/
+#   make test         lint, docs, then pytest (the pytest plugin starts its own pouchdb-server;
 #                     set COUCHDB_URL to test against another server)
 #   make demo         run examples/demo.py against an embedded server (or $COUCHDB_URL)
 #   make clean        remove everything generated (.venv, node_modules, caches, builds)
@@ -27,7 +28,7 @@ STANDIN_STAMP := $(STANDIN)/node_modules/.corduroy-installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all venv server-deps lint test demo clean
+.PHONY: all venv server-deps lint docs test demo clean
 
 all: test
 
@@ -58,8 +59,13 @@ lint: venv
 	@echo "==> mypy"
 	@$(BIN)/mypy
 
+docs: venv
+	@echo "==> mkdocs (strict) into site/"
+	@NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 test: venv server-deps
 	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory docs
 	@echo "==> pytest"
 	@$(BIN)/pytest
 
