@@ -17,6 +17,7 @@ Nothing else of the body is kept, so memory stays flat however long the array.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from typing import Any
 
@@ -135,7 +136,8 @@ class SyncArrayReader:
         self._pending = b""
         self._window = _Window()
         self.splitter = HeadSplitter(key)
-        self.done = False
+        #: set while the caller has paused the garbage collector around parsing
+        self.gc_paused = False
 
     def read_head(self) -> dict[str, Any]:
         buf = b""
@@ -152,10 +154,14 @@ class SyncArrayReader:
             return b""
         if self._pending:
             data, self._pending = self._pending, b""
+        elif self.gc_paused:  # don't keep the collector off while waiting for bytes
+            gc.enable()
+            try:
+                data = self._stream.read(n if n > 0 else CHUNK)
+            finally:
+                gc.disable()
         else:
             data = self._stream.read(n if n > 0 else CHUNK)
-            if not data:
-                self.done = True
         self._window.add(data)
         return data
 

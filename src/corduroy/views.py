@@ -19,6 +19,7 @@ released.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ from .jsonstream import AsyncArrayReader, SyncArrayReader
 __all__ = ["FindResult", "Row", "View"]
 
 _ROW_FIELDS = ("id", "key", "value", "doc", "error")
+_END = object()
 
 
 class Row(Mapping[str, Any]):
@@ -172,8 +174,22 @@ class View(Streamed):
 
     def _stream_rows(self, reader: SyncArrayReader) -> Iterator[Row]:
         make = self._doc_class
+        items = ijson.items(reader, "rows.item", use_float=True)
         try:
-            for raw in ijson.items(reader, "rows.item", use_float=True):
+            while True:
+                # The collector is paused while ijson parses (it makes a chunk's
+                # rows at once): collecting in the middle of that measured 1.4x
+                # slower. The reader resumes it around waits for the network.
+                paused = reader.gc_paused = gc.isenabled()
+                gc.disable()
+                try:
+                    raw: Any = next(items, _END)
+                finally:
+                    if paused:
+                        gc.enable()
+                    reader.gc_paused = False
+                if raw is _END:
+                    break
                 yield Row(raw, make)
             self._meta.update(reader.tail())
             self._state = "streamed"
