@@ -297,10 +297,6 @@ class FindResult(list[Document]):
     def docs(self) -> list[Document]:
         return list(self)
 
-    def __repr__(self) -> str:
-        more = f", bookmark={self.bookmark!r}" if self.bookmark else ""
-        return f"<FindResult: {len(self)} docs{more}>"
-
 
 class FoundStream(Streamed):
     """A ``_find`` response still on the wire; finished into a ``FindResult``."""
