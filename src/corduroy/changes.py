@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .document import AttrDict
 from .drivers import _callback_loop, error_for, run_async
 from .errors import ConnectionDropped, CouchError
+from .http.config import call_options
 from .ops.changes import FeedState, load_checkpoint, save_checkpoint
 from .ops.replication import detect_server, traits_for
 
@@ -227,7 +228,8 @@ class ChangesFeed:
         state = self._state
         conn = self.db.couch._conn
         request = state.request()
-        response = await conn.send_async(request)
+        with call_options(retry=False):  # the feed has its own backoff, from the last seq
+            response = await conn.send_async(request)
         stream = response.stream
         try:
             if response.status >= 400:

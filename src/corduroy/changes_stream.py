@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .document import AttrDict
 from .drivers import error_for, in_running_loop, run_async, run_blocking
 from .errors import ConnectionDropped, CouchError
+from .http.config import call_options
 from .ops.changes import FeedState
 from .ops.replication import detect_server, traits_for
 
@@ -110,7 +111,8 @@ class ContinuousChanges:
                             traits = run_blocking(detect_server(traits_for(conn)), conn)
                             state.couchdb = traits.couchdb is True
                         request = state.request()
-                        response = conn.send(request)
+                        with call_options(retry=False):  # the feed has its own backoff
+                            response = conn.send(request)
                         stream = response.stream
                         if response.status >= 400:
                             body = stream.read() if stream is not None else response.body
@@ -177,7 +179,8 @@ class ContinuousChanges:
                             traits = await run_async(detect_server(traits_for(conn)), conn)
                             state.couchdb = traits.couchdb is True
                         request = state.request()
-                        response = await conn.send_async(request)
+                        with call_options(retry=False):  # the feed has its own backoff
+                            response = await conn.send_async(request)
                         stream = response.stream
                         if response.status >= 400:
                             body = await stream.read() if stream is not None else response.body
