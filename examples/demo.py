@@ -105,11 +105,15 @@ def main() -> int:
             ("Eventual Consistency", "guide_conflicts", "eventual"),
             ("Views", "guide_views", "dosac"),
             ("Data Formatters", "guide_formatters", "mannion"),
-            ("Replication", "guide_replication", "localdb"),
             ("Change Notifications", "guide_changes", "watched"),
         ]:
             heading(title)
             run_guide_module(module, couch, dbname)
+
+        heading("Replication")
+        import guide_replication
+
+        guide_replication.main(couch, server_url=url)
     finally:
         if server is not None:
             server.stop()
