@@ -9,6 +9,8 @@
 #   make test         lint, docs, then pytest (the pytest plugin starts its own pouchdb-server;
 #                     set COUCHDB_URL to test against another server)
 #   make demo         run examples/demo.py against an embedded server (or $COUCHDB_URL)
+#   make bench        .bench-venv with the peer clients, then bench/run.py: the comparison table
+#                     (BENCH_ARGS=--quick for small counts; not part of make test)
 #   make clean        remove everything generated (.venv, node_modules, caches, builds)
 
 SHELL := /bin/bash
@@ -71,6 +73,24 @@ test: venv server-deps
 
 demo: venv server-deps
 	@$(BIN)/python examples/demo.py
+
+BENCH_VENV := .bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.corduroy-installed
+BENCH_ARGS ?=
+
+# Each peer is installed on its own: one that cannot be installed shows as a failure in the table.
+$(BENCH_STAMP): pyproject.toml bench/requirements-peers.txt
+	@echo "==> $(BENCH_VENV): corduroy (editable) and the peers in bench/requirements-peers.txt"
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -m pip install --quiet -e .
+	@sed -e 's/#.*//' -e '/^[[:space:]]*$$/d' bench/requirements-peers.txt | while read -r req; do \
+		$(BENCH_VENV)/bin/python -m pip install --quiet "$$req" \
+			|| echo "warning: cannot install $$req; it will show as failed in the table" >&2; \
+	done
+	@touch $@
+
+bench: $(BENCH_STAMP) server-deps
+	@$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(STANDIN)/node_modules build dist site
