@@ -10,12 +10,13 @@
     doc = await db.get("ollie")        # inside a running event loop
 """
 
-from .changes import ChangesFeed
+from .auth import ProxyAuth
+from .changes import ChangesFeed, ChangesResult, Follower
 from .config import defaults
 from .conflicts import ConflictResolution, Pending
 from .couch import Couch
 from .database import Database
-from .document import AttrDict, Document
+from .document import AttrDict, Document, InlineData
 from .drivers import RequestReplica
 from .errors import (
     BadRequest,
@@ -40,16 +41,22 @@ from .errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from .ops.admin import BulkGetRow
+from .ops.formatters import FormatterResponse
+from .partition import Partition
 from .relax import relax
+from .replication import ReplicationFailed, ReplicationStatus
 from .status import Status
-from .views import Row, View
+from .views import FindResult, Row, View
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AttrDict",
     "BadRequest",
+    "BulkGetRow",
     "ChangesFeed",
+    "ChangesResult",
     "Conflict",
     "ConflictResolution",
     "ConnectError",
@@ -59,15 +66,23 @@ __all__ = [
     "Database",
     "Document",
     "ExpectationFailed",
+    "FindResult",
+    "Follower",
     "Forbidden",
+    "FormatterResponse",
     "HTTPError",
+    "InlineData",
     "InvalidInput",
     "MethodNotAllowed",
     "NotAcceptable",
     "NotFound",
+    "Partition",
     "Pending",
     "PreconditionFailed",
+    "ProxyAuth",
     "RangeNotSatisfiable",
+    "ReplicationFailed",
+    "ReplicationStatus",
     "RequestEntityTooLarge",
     "RequestReplica",
     "Row",
