@@ -17,7 +17,7 @@ from corduroy.http.messages import Headers, Request, Response
 from corduroy.http.retry import Failure
 from corduroy.http.wire import LAST_CHUNK, ParseError, encode_chunk
 
-__all__ = ["AsyncStream", "AsyncTransport"]
+__all__ = ["AsyncStream", "AsyncTransport", "close_idle_connections"]
 
 _FIXED = (bytes, bytearray, memoryview)
 
@@ -35,20 +35,39 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+async def close_idle_connections() -> None:
+    """Close every idle pooled connection of the running event loop.
+
+    Call it before the loop ends (the end of ``main()`` under ``asyncio.run``):
+    connections still open when their loop closes are only freed when the
+    transport is next used from another loop, or garbage-collected.
+    """
+    for transport in list(_transports):
+        await transport.aclose()
+
+
 class _Pool:
     __slots__ = ("count", "idle", "waiters")
 
     def __init__(self) -> None:
         self.idle: list[Connection] = []
         self.count = 0
-        self.waiters: deque[asyncio.Future[None]] = deque()
+        # first come, first served: handed a released connection, or None for a free slot
+        self.waiters: deque[asyncio.Future[Connection | None]] = deque()
 
-    def wake_one(self) -> None:
+    def hand_over(self, conn: Connection | None) -> bool:
+        """Give ``conn`` (or a free slot) to the first waiter; False if none waits."""
         while self.waiters:
             waiter = self.waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-                return
+                waiter.set_result(conn)
+                return True
+        return False
+
+    def free_slot(self) -> None:
+        """A connection is gone: its slot goes to the first waiter, if any."""
+        if not self.hand_over(None):
+            self.count -= 1
 
 
 class AsyncTransport(TransportBase):
@@ -105,24 +124,29 @@ class AsyncTransport(TransportBase):
         return None
 
     async def _acquire(self, pool: _Pool, request: Request) -> Connection:
-        while pool.count >= self.config.max_connections:
-            waiter = asyncio.get_running_loop().create_future()
-            pool.waiters.append(waiter)
-            try:
-                async with asyncio.timeout(self.config.connect_timeout):
-                    await waiter
-            except BaseException as exc:
-                if waiter.done() and not waiter.cancelled():
-                    pool.wake_one()  # pass the wake-up on
-                if isinstance(exc, TimeoutError):
-                    error = Timeout("no free connection in the pool", **self._where(request))
-                    raise tag_failure(error, None) from None
-                raise
-            conn = self._take_idle(pool)
-            if conn is not None:
-                return conn
-        pool.count += 1
-        return await self._connect(pool, request)
+        if pool.count < self.config.max_connections and not pool.waiters:
+            pool.count += 1
+            return await self._connect(pool, request)
+        waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
+        pool.waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self.config.connect_timeout):
+                conn = await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():  # handed something: pass it on
+                handed = waiter.result()
+                if handed is not None:
+                    self._release(pool, handed)
+                else:
+                    pool.free_slot()
+            if isinstance(exc, TimeoutError):
+                error = Timeout("no free connection in the pool", **self._where(request))
+                raise tag_failure(error, None) from None
+            raise
+        if conn is not None:
+            conn.reused = True
+            return conn
+        return await self._connect(pool, request)  # in the slot passed on to us
 
     async def _connect(self, pool: _Pool, request: Request) -> Connection:
         """A new connection, in a slot already counted in ``pool``."""
@@ -139,8 +163,7 @@ class AsyncTransport(TransportBase):
                     server_hostname=origin.host if context is not None else None,
                 )
         except BaseException as exc:
-            pool.count -= 1
-            pool.wake_one()
+            pool.free_slot()
             if isinstance(exc, TimeoutError):
                 error = Timeout("timed out connecting", **self._where(request))
                 raise tag_failure(error, Failure.CONNECT) from None
@@ -156,15 +179,12 @@ class AsyncTransport(TransportBase):
         conn.idle_since = conn.loop.time()
         conn.streaming = False
         conn.resume()
-        pool.idle.append(conn)
-        if pool.waiters:
-            pool.wake_one()
+        if not pool.hand_over(conn):
+            pool.idle.append(conn)
 
     def _discard(self, pool: _Pool, conn: Connection) -> None:
         conn.abort()
-        pool.count -= 1
-        if pool.waiters:
-            pool.wake_one()
+        pool.free_slot()
 
     async def aclose(self) -> None:
         """Close the idle connections of the running loop's pool."""
@@ -229,12 +249,12 @@ class AsyncTransport(TransportBase):
                 await self._exchange(conn, request, head, timeout)
             except StaleConnection as stale:
                 owned = False
-                self._discard(pool, conn)
                 if stale.sent and not retry_stale:
+                    self._discard(pool, conn)
                     raise ConnectionDropped(
                         "connection closed before a response", **self._where(request)
                     ) from None
-                pool.count += 1
+                conn.abort()  # its slot goes to the fresh connection
                 conn = await self._connect(pool, request)
                 owned = True
                 await self._exchange(conn, request, head, timeout)

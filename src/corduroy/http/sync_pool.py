@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterable, Sequence
 from time import monotonic
 
@@ -51,6 +52,16 @@ class _Retry(Exception):
     """A reused connection failed before any byte of the response arrived."""
 
 
+class _Waiter:
+    """A thread waiting for a connection: handed one, or the slot of a closed one."""
+
+    __slots__ = ("conn", "event")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.conn: _Connection | None = None
+
+
 class _Connection:
     __slots__ = ("generation", "idle_since", "parser", "reused", "sock", "timeout")
 
@@ -85,49 +96,53 @@ class SyncTransport(TransportBase):
     ) -> None:
         super().__init__(base_url, config, default_headers)
         self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
         self._idle: list[_Connection] = []
         self._count = 0
-        self._waiting = 0
+        self._waiters: deque[_Waiter] = deque()
         self._generation = 0
         _transports.add(self)
 
     # pool
 
     def _acquire(self, request: Request) -> _Connection:
-        expiry = self.config.keepalive_expiry
-        deadline: float | None = None
+        """An idle connection, a new one, or (first come, first served) a released one."""
         with self._lock:
-            while True:
-                idle = self._idle
-                while idle:
-                    conn = idle.pop()
-                    if monotonic() - conn.idle_since <= expiry:
-                        conn.reused = True
-                        return conn
-                    self._count -= 1
-                    conn.close()
-                if self._count < self.config.max_connections:
-                    self._count += 1
-                    break
-                wait = self.config.connect_timeout
-                if wait is not None:
-                    if deadline is None:
-                        deadline = monotonic() + wait
-                    wait = deadline - monotonic()
-                    if wait <= 0:
-                        error = Timeout("no free connection in the pool", **self._where(request))
-                        raise tag_failure(error, None)
-                self._waiting += 1
-                try:
-                    self._cond.wait(wait)
-                finally:
-                    self._waiting -= 1
+            conn = self._take_idle()
+            if conn is not None:
+                return conn
+            waiter = None
+            if self._count < self.config.max_connections and not self._waiters:
+                self._count += 1
+            else:
+                waiter = _Waiter()
+                self._waiters.append(waiter)
+        if waiter is not None:
+            waiter.event.wait(self.config.connect_timeout)
+            with self._lock:
+                if not waiter.event.is_set():
+                    self._waiters.remove(waiter)
+                    error = Timeout("no free connection in the pool", **self._where(request))
+                    raise tag_failure(error, None)
+            if waiter.conn is not None:
+                return waiter.conn
+            # else a connection was discarded and its slot passed on to us
         try:
             return self._connect(request)
         except BaseException:
             self._forget()
             raise
+
+    def _take_idle(self) -> _Connection | None:
+        expiry = self.config.keepalive_expiry
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            if monotonic() - conn.idle_since <= expiry:
+                conn.reused = True
+                return conn
+            self._count -= 1
+            conn.close()
+        return None
 
     def _connect(self, request: Request) -> _Connection:
         origin, config = self.origin, self.config
@@ -158,9 +173,13 @@ class SyncTransport(TransportBase):
             return
         conn.idle_since = monotonic()
         with self._lock:
+            if self._waiters:  # hand it over: a thread that did not wait cannot barge in
+                conn.reused = True
+                waiter = self._waiters.popleft()
+                waiter.conn = conn
+                waiter.event.set()
+                return
             self._idle.append(conn)
-            if self._waiting:
-                self._cond.notify()
 
     def _discard(self, conn: _Connection) -> None:
         conn.close()
@@ -168,10 +187,13 @@ class SyncTransport(TransportBase):
             self._forget()
 
     def _forget(self) -> None:
+        """A connection is gone: its slot goes to the first waiter, if any."""
         with self._lock:
-            self._count -= 1
-            if self._waiting:
-                self._cond.notify()
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.event.set()
+            else:
+                self._count -= 1
 
     def close(self) -> None:
         """Close the idle connections (connections in use close when released)."""
@@ -185,9 +207,9 @@ class SyncTransport(TransportBase):
         for conn in self._idle:
             conn.close()  # the parent keeps its own descriptor
         self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
         self._idle = []
-        self._count = self._waiting = 0
+        self._count = 0
+        self._waiters = deque()
         self._generation += 1
 
     # requests
@@ -245,11 +267,12 @@ class SyncTransport(TransportBase):
                 self._exchange(conn, request, head, timeout)
             except _Retry:
                 owned = False
-                self._discard(conn)
                 if not retry_stale:
+                    self._discard(conn)
                     raise ConnectionDropped(
                         "connection closed before a response", **self._where(request)
                     ) from None
+                conn.close()  # its slot goes to the fresh connection
                 conn = self._acquire_fresh(request)
                 owned = True
                 self._exchange(conn, request, head, timeout)
@@ -273,8 +296,7 @@ class SyncTransport(TransportBase):
         return response
 
     def _acquire_fresh(self, request: Request) -> _Connection:
-        with self._lock:
-            self._count += 1  # the retry takes the slot of the discarded connection
+        """A new connection in the slot of one just closed."""
         try:
             return self._connect(request)
         except BaseException:
