@@ -109,3 +109,26 @@ def test_asyncio_tasks_share_one_couch(couchdb_url: str, seeded: Database) -> No
     assert counts == [writes] * TASKS
     couch.close()
     assert open_fds() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_fresh_connections(couchdb_url: str, seeded: Database) -> None:
+    import warnings
+
+    couch = Couch(couchdb_url)
+    db = couch[seeded.name]
+    assert db.get("shared")["n"] == 42  # the parent's pool now holds a connection
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads around
+        pid = os.fork()
+    if pid == 0:
+        try:
+            ok = db.get("shared")["n"] == 42 and db.save({"_id": "from-child"}).ok
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert db.get("shared")["n"] == 42  # the parent's connection was not disturbed
+    assert "from-child" in db
+    couch.close()

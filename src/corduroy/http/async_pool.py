@@ -255,6 +255,7 @@ class AsyncTransport(TransportBase):
                         "connection closed before a response", **self._where(request)
                     ) from None
                 conn.abort()  # its slot goes to the fresh connection
+                self._log_stale(request)
                 conn = await self._connect(pool, request)
                 owned = True
                 await self._exchange(conn, request, head, timeout)

@@ -271,6 +271,13 @@ class TransportBase:
         url = self.origin.url + request.target
         _log.debug("%s %s %d %.1fms", request.method, url, status, ms)
 
+    def _log_stale(self, request: Request) -> None:
+        _log.debug(
+            "%s %s: the kept-alive connection was closed by the server, resending on a new one",
+            request.method,
+            self.origin.url + request.target,
+        )
+
     def _log_failure(self, request: Request, error: BaseException, started: float) -> None:
         """The DEBUG line of a request that got no answer."""
         ms = (perf_counter() - started) * 1000

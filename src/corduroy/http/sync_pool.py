@@ -273,6 +273,7 @@ class SyncTransport(TransportBase):
                         "connection closed before a response", **self._where(request)
                     ) from None
                 conn.close()  # its slot goes to the fresh connection
+                self._log_stale(request)
                 conn = self._acquire_fresh(request)
                 owned = True
                 self._exchange(conn, request, head, timeout)
