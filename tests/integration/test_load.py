@@ -47,7 +47,7 @@ def seeded(tmp_db: Database) -> Database:
 def test_threads_share_one_couch(couchdb_url: str, seeded: Database) -> None:
     per_thread = THREAD_REQUESTS // THREADS
     before = open_fds()
-    couch = Couch(couchdb_url)
+    couch = Couch(couchdb_url, session=True)  # one login shared by every thread
     db = couch[seeded.name]
     done = [0] * THREADS
     errors: list[BaseException] = []
@@ -84,7 +84,7 @@ def test_threads_share_one_couch(couchdb_url: str, seeded: Database) -> None:
 def test_asyncio_tasks_share_one_couch(couchdb_url: str, seeded: Database) -> None:
     per_task = TASK_REQUESTS // TASKS
     before = open_fds()
-    couch = Couch(couchdb_url)
+    couch = Couch(couchdb_url, session=True)
     db = couch[seeded.name]
 
     async def task(index: int) -> int:
