@@ -112,12 +112,26 @@ def _check_doc(doc: Any, index: int | None = None) -> MutableMapping[str, Any]:
 
 
 def prepare_docs(db: DbRef, docs: Sequence[Any]) -> Op[list[MutableMapping[str, Any]]]:
-    """Check every document, then give each one without ``_id`` a server-made id."""
-    checked = [_check_doc(doc, i) for i, doc in enumerate(docs)]
-    missing = [doc for doc in checked if doc.get("_id") is None]
-    for index, doc in enumerate(checked):
-        if doc.get("_id") is None:  # refuse it before taking server ids for it
+    """Check every document, then give each one without ``_id`` a server-made id.
+
+    One pass over the batch (this is the hot path of large saves); a document
+    without ``_id`` is also encoded once, so that a bad one is refused before
+    server ids are taken for it.
+    """
+    checked: list[MutableMapping[str, Any]] = []
+    missing: list[MutableMapping[str, Any]] = []
+    for index, doc in enumerate(docs):
+        if type(doc) is not dict:
+            _check_doc(doc, index)
+        docid = doc.get("_id")
+        if docid is None:
             dumps(doc, f"the document at index {index} (no _id yet)")
+            missing.append(doc)
+        elif type(docid) is not str or not docid or "\n" in docid or "\r" in docid:
+            validate_id(docid)
+        elif "\x00" in docid:
+            validate_id(docid)
+        checked.append(doc)
     if missing:
         ids = yield from take_uuids(db.uuids, len(missing))
         for doc, new_id in zip(missing, ids, strict=True):
