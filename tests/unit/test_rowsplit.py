@@ -1,0 +1,157 @@
+"""The block row splitter: the same items as a full parse, however the body is laid out
+and chunked, and ijson takes over (without losing or repeating a row) where orjson can't."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import ijson
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corduroy.jsonstream import AsyncArrayReader, SyncArrayReader
+from corduroy.rowsplit import RowSplitter
+from unit.test_views_support import FakeAsyncStream, FakeStream
+
+# strings made to look like row boundaries, escapes, non-ASCII and line separators
+tricky = st.sampled_from(
+    ['},{"', '},{\\"', "},\r\n{", '\\"', "\\", '"', "é", "€", "\U0001f600", "\u2028", "]", "[{"]
+)
+text = st.lists(st.one_of(tricky, st.text(max_size=4)), max_size=4).map("".join)
+big = st.integers(min_value=2**64, max_value=2**80) | st.integers(-(2**80), -(2**63) - 1)
+small = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63) + 1, 2**63 - 1), text,
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+scalars = small | big
+
+
+def nest(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # nested lists of objects with "id" keys put false candidate boundaries inside rows
+    objects = st.lists(st.fixed_dictionaries({"id": text}, optional={"v": leaves}), max_size=3)
+    return st.recursive(
+        leaves | objects,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)
+        ),
+        max_leaves=8,
+    )
+
+
+values = nest(scalars)
+doc_rows = st.fixed_dictionaries(
+    {"id": text, "key": values, "value": values}, optional={"doc": values}
+)
+reduce_rows = st.fixed_dictionaries({"key": values, "value": values})
+error_rows = st.fixed_dictionaries({"key": values, "error": st.just("not_found")})
+rows_lists = st.lists(st.one_of(doc_rows, reduce_rows, error_rows), max_size=8) | st.lists(
+    values, max_size=5
+)
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def layout(rows: list[Any], style: str) -> bytes:
+    """The array's content as servers write it (plus indented), after the ``[``."""
+    if style == "couchdb":  # one row per line, "\r\n" around and between rows
+        inner = ",\r\n".join(encode(row).decode() for row in rows)
+        return (("\r\n" + inner + "\r\n") if rows else "\r\n").encode() + b"]"
+    if style == "indented":
+        return json.dumps(rows, indent=2, ensure_ascii=False).encode()[1:]
+    return encode(rows)[1:]  # pouchdb-server: one line
+
+
+def split_all(data: bytes, chunk: int) -> tuple[list[Any], RowSplitter]:
+    splitter = RowSplitter()
+    got: list[Any] = []
+    for at in range(0, len(data), chunk):
+        got.extend(splitter.feed(data[at : at + chunk]))
+    got.extend(splitter.end())
+    return got, splitter
+
+
+styles = st.sampled_from(["couchdb", "pouchdb", "indented"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=rows_lists, style=styles, chunk=st.integers(1, 300), after=st.sampled_from(["", "}"]))
+def test_items_in_any_layout_and_chunks(
+    rows: list[Any], style: str, chunk: int, after: str
+) -> None:
+    data = layout(rows, style) + after.encode()
+    got, splitter = split_all(data, chunk)
+    assert splitter.done and not splitter.failed
+    assert got == rows
+    assert splitter.pending == after.encode()
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(doc_rows, min_size=1, max_size=6), style=styles)
+def test_big_integers_stay_exact(rows: list[Any], style: str) -> None:
+    rows[-1]["value"] = 2**70 + 1
+    got, _ = split_all(layout(rows, style), 4096)
+    assert got == rows
+    assert got[-1]["value"] == 2**70 + 1 and type(got[-1]["value"]) is int
+
+
+def test_empty_rows() -> None:
+    for data in (b"]}", b"\r\n]\r\n}", b" ] }"):
+        got, splitter = split_all(data, 1)
+        assert got == [] and splitter.done
+
+
+def test_truncated_array_fails_at_the_unfinished_row() -> None:
+    got, splitter = split_all(b'{"id":"a"},{"id":"b"},{"id":"c', 5)
+    assert got == [{"id": "a"}, {"id": "b"}]
+    assert splitter.failed and splitter.pending == b'{"id":"c'
+
+
+def test_refused_bytes_leave_the_rest_to_another_parser() -> None:
+    data = b'{"id":"a"},{"id":"\\ud800"},{"id":"c"}]}'  # a lone surrogate: orjson refuses it
+    got, splitter = split_all(data, 1000)
+    assert got == [{"id": "a"}]
+    assert splitter.failed and splitter.pending.startswith(b'{"id":"\\ud800"}')
+
+
+# -- through the readers, as views.py uses them -------------------------------------
+
+members = st.dictionaries(text.filter(lambda k: k != "rows"), nest(small), max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    head=members, rows=rows_lists, tail=members, chunk=st.integers(1, 200), style=styles,
+    surrogate=st.booleans(),
+)
+def test_readers_give_head_rows_and_tail(
+    head: dict[str, Any], rows: list[Any], tail: dict[str, Any], chunk: int, style: str,
+    surrogate: bool,
+) -> None:
+    tail = {k: v for k, v in tail.items() if k not in head}
+    body = orjson.dumps({**head, "rows": "@"})
+    array = layout(rows, style)
+    if surrogate and rows:  # a row orjson cannot read: ijson must go on from it
+        array = layout([*rows[:-1], "@@"], style).replace(b'"@@"', b'{"id":"\\ud800"}')
+    tail_bytes = orjson.dumps(tail)[1:] if tail else b"}"
+    data = body.replace(b'"@"}', b"[" + array + (b"," if tail else b"") + tail_bytes)
+    expected = rows
+    if surrogate and rows:  # as ijson reads it
+        expected = [*rows[:-1], next(ijson.items(b'{"id":"\\ud800"}', ""))]
+    reader = SyncArrayReader(FakeStream(data, chunk), "rows")
+    assert reader.read_head() == head
+    got = list(reader.items())
+    assert got == expected
+    assert reader.tail() == tail
+
+    async def read_async() -> tuple[Any, Any, Any]:
+        areader = AsyncArrayReader(FakeAsyncStream(data, chunk), "rows")
+        got_head = await areader.read_head()
+        got = [item async for item in areader.items()]
+        return got_head, got, areader.tail()
+
+    assert asyncio.run(read_async()) == (head, expected, tail)
