@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import gc
 from collections import deque
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import ijson
 import orjson
+
+from .rowsplit import RowSplitter
 
 __all__ = ["AsyncArrayReader", "HeadSplitter", "SyncArrayReader", "parse_tail"]
 
 CHUNK = 65536
+#: bytes read at a time once the head is known (rows are split per block)
+BLOCK = 131072
 _WINDOW = 65536
 _WS = b" \t\r\n"
 
@@ -103,6 +109,23 @@ def parse_tail(window: bytes, start: int = 0) -> dict[str, Any]:
     return {}
 
 
+def _feed(split: RowSplitter, data: bytes) -> list[Any]:
+    """``split.feed(data)`` with the collector paused: a block makes many rows at once,
+    and collections in the middle of that find nothing to free."""
+    if not gc.isenabled():
+        return split.feed(data)
+    gc.disable()
+    try:
+        return split.feed(data)
+    finally:
+        gc.enable()
+
+
+def _resume(split: RowSplitter) -> bytes:
+    """A document for ijson going on from the item where ``split`` stopped."""
+    return b'{"k":[' + split.pending
+
+
 class _Window:
     """The last bytes handed out, at least ``_WINDOW`` of them when there are."""
 
@@ -136,8 +159,36 @@ class SyncArrayReader:
         self._pending = b""
         self._window = _Window()
         self.splitter = HeadSplitter(key)
+        self._key = key
+        self._synthetic = False  # _pending is not body bytes (don't count it in the window)
         #: set while the caller has paused the garbage collector around parsing
         self.gc_paused = False
+
+    def items(self) -> Iterator[Any]:
+        """The items of the array, split many at a time; ijson takes over for any
+        bytes the splitter cannot read."""
+        start = self.splitter.array_at
+        if start < 0 or not self._pending:
+            yield from ijson.items(self, self._key + ".item", use_float=True)
+            return
+        split = RowSplitter()
+        self._window.add(self._pending)
+        data, self._pending = self._pending[start + 1 :], b""
+        while True:
+            yield from _feed(split, data)
+            if split.done or split.failed:
+                break
+            data = self._stream.read(BLOCK)
+            if not data:
+                yield from split.end()
+                break
+            self._window.add(data)
+        if split.failed:
+            self._pending, self._synthetic = _resume(split), True
+            yield from ijson.items(self, "k.item", use_float=True)
+        while data:  # the rest of the body, for the tail
+            data = self._stream.read(BLOCK)
+            self._window.add(data)
 
     def read_head(self) -> dict[str, Any]:
         buf = b""
@@ -154,6 +205,9 @@ class SyncArrayReader:
             return b""
         if self._pending:
             data, self._pending = self._pending, b""
+            if self._synthetic:
+                self._synthetic = False
+                return data
         elif self.gc_paused:  # don't keep the collector off while waiting for bytes
             gc.enable()
             try:
@@ -180,6 +234,37 @@ class AsyncArrayReader:
         self._pending = b""
         self._window = _Window()
         self.splitter = HeadSplitter(key)
+        self._key = key
+        self._synthetic = False
+
+    async def items(self) -> AsyncIterator[Any]:
+        """The items of the array, as :meth:`SyncArrayReader.items`."""
+        start = self.splitter.array_at
+        if start < 0 or not self._pending:
+            async for item in ijson.items_async(self, self._key + ".item", use_float=True):
+                yield item
+            return
+        split = RowSplitter()
+        self._window.add(self._pending)
+        data, self._pending = self._pending[start + 1 :], b""
+        while True:
+            for item in _feed(split, data):
+                yield item
+            if split.done or split.failed:
+                break
+            data = await self._stream.read(BLOCK)
+            if not data:
+                for item in split.end():
+                    yield item
+                break
+            self._window.add(data)
+        if split.failed:
+            self._pending, self._synthetic = _resume(split), True
+            async for item in ijson.items_async(self, "k.item", use_float=True):
+                yield item
+        while data:
+            data = await self._stream.read(BLOCK)
+            self._window.add(data)
 
     async def read_head(self) -> dict[str, Any]:
         buf = b""
@@ -196,6 +281,9 @@ class AsyncArrayReader:
             return b""
         if self._pending:
             data, self._pending = self._pending, b""
+            if self._synthetic:
+                self._synthetic = False
+                return data
         else:
             data = await self._stream.read(n if n > 0 else CHUNK)
         self._window.add(data)

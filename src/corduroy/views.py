@@ -19,11 +19,8 @@ released.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator, Mapping
 from typing import Any
-
-import ijson
 
 from .document import AttrDict, Document
 from .drivers import Streamed
@@ -32,7 +29,6 @@ from .jsonstream import AsyncArrayReader, SyncArrayReader
 __all__ = ["FindResult", "Row", "View"]
 
 _ROW_FIELDS = ("id", "key", "value", "doc", "error")
-_END = object()
 
 
 class Row(Mapping[str, Any]):
@@ -149,10 +145,7 @@ class View(Streamed):
         try:
             self._meta.update(await reader.read_head())
             make = self._doc_class
-            rows = [
-                Row(raw, make)
-                async for raw in ijson.items_async(reader, "rows.item", use_float=True)
-            ]
+            rows = [Row(raw, make) async for raw in reader.items()]
             self._meta.update(reader.tail())
         finally:
             await reader.aclose()
@@ -174,22 +167,8 @@ class View(Streamed):
 
     def _stream_rows(self, reader: SyncArrayReader) -> Iterator[Row]:
         make = self._doc_class
-        items = ijson.items(reader, "rows.item", use_float=True)
         try:
-            while True:
-                # The collector is paused while ijson parses (it makes a chunk's
-                # rows at once): collecting in the middle of that measured 1.4x
-                # slower. The reader resumes it around waits for the network.
-                paused = reader.gc_paused = gc.isenabled()
-                gc.disable()
-                try:
-                    raw: Any = next(items, _END)
-                finally:
-                    if paused:
-                        gc.enable()
-                    reader.gc_paused = False
-                if raw is _END:
-                    break
+            for raw in reader.items():
                 yield Row(raw, make)
             self._meta.update(reader.tail())
             self._state = "streamed"
@@ -310,7 +289,7 @@ class FoundStream(Streamed):
         try:
             meta = reader.read_head()
             make = self._doc_class
-            docs = [make(raw) for raw in ijson.items(reader, "docs.item", use_float=True)]
+            docs = [make(raw) for raw in reader.items()]
             meta.update(reader.tail())
         finally:
             reader.close()
@@ -321,9 +300,7 @@ class FoundStream(Streamed):
         try:
             meta = await reader.read_head()
             make = self._doc_class
-            docs = [
-                make(raw) async for raw in ijson.items_async(reader, "docs.item", use_float=True)
-            ]
+            docs = [make(raw) async for raw in reader.items()]
             meta.update(reader.tail())
         finally:
             await reader.aclose()
