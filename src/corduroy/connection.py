@@ -209,40 +209,32 @@ class Connection:
             retry=NO_RETRY,  # a probe answers "down" at once
         )
 
-    def _sync_for(self, node: Node, probe: bool = False) -> SyncTransport:
-        transport = node.probe_sync if probe else node.sync
+    def _transport(self, node: Node, attr: str, factory: Any, probe: bool) -> Any:
+        """The node's transport in ``attr``, made by ``factory`` on first use (thread-safe)."""
+        transport = getattr(node, attr)
         if transport is None:
-            from .http.sync_pool import SyncTransport
-
             with self._lock:
-                if probe:
-                    if node.probe_sync is None:
-                        node.probe_sync = SyncTransport(
-                            node.base, self._probe_config(), self._headers
-                        )
-                    transport = node.probe_sync
-                else:
-                    if node.sync is None:
-                        node.sync = SyncTransport(node.base, self.config, self._headers)
-                    transport = node.sync
+                transport = getattr(node, attr)
+                if transport is None:
+                    config = self._probe_config() if probe else self.config
+                    transport = factory(node.base, config, self._headers)
+                    setattr(node, attr, transport)
+        return transport
+
+    def _sync_for(self, node: Node, probe: bool = False) -> SyncTransport:
+        from .http.sync_pool import SyncTransport
+
+        transport: SyncTransport = self._transport(
+            node, "probe_sync" if probe else "sync", SyncTransport, probe
+        )
         return transport
 
     def _async_for(self, node: Node, probe: bool = False) -> AsyncTransport:
-        transport = node.probe_async if probe else node.async_
-        if transport is None:
-            from .http.async_pool import AsyncTransport
+        from .http.async_pool import AsyncTransport
 
-            with self._lock:
-                if probe:
-                    if node.probe_async is None:
-                        node.probe_async = AsyncTransport(
-                            node.base, self._probe_config(), self._headers
-                        )
-                    transport = node.probe_async
-                else:
-                    if node.async_ is None:
-                        node.async_ = AsyncTransport(node.base, self.config, self._headers)
-                    transport = node.async_
+        transport: AsyncTransport = self._transport(
+            node, "probe_async" if probe else "async_", AsyncTransport, probe
+        )
         return transport
 
     # -- blocking -------------------------------------------------------------------------
