@@ -14,8 +14,10 @@ boundary: the bytes start at an item, and a proper prefix of an item never
 reads as a complete value. Otherwise (a false cut, another layout) it walks the
 items one at a time, using where orjson reports content after the first value.
 
-Bytes orjson refuses (e.g. a lone surrogate escape) set :attr:`failed`;
-:attr:`pending` then starts at the item to go on from with another parser.
+Bytes orjson refuses (e.g. a lone surrogate escape), or a megabyte read
+without one block cut (another layout, a huge row: a streaming parser is faster
+there), set :attr:`failed`; :attr:`pending` then starts at the item to go on
+from with another parser.
 Integers beyond 64 bits stay exact as in :mod:`corduroy.http.jsonexact`.
 """
 
@@ -37,6 +39,9 @@ _COMMA = ord(",")
 _FIRST_WINDOW = 4096
 #: cuts tried from the end of a block before going item by item
 _TRIES = 3
+#: bytes in a row read without a block cut (another layout, a huge row) before
+#: leaving the rest to a streaming parser, which is faster there
+_HAND_OVER = 1 << 20
 
 
 def _decode(data: bytes) -> Any:
@@ -54,7 +59,7 @@ def _skip_ws(buf: bytes, pos: int) -> int:
 class RowSplitter:
     """Feed the bytes after the array's ``[``; get its items (no I/O)."""
 
-    __slots__ = ("_buf", "_wait", "_window", "done", "failed")
+    __slots__ = ("_buf", "_cut", "_uncut", "_wait", "_window", "done", "failed")
 
     def __init__(self) -> None:
         #: bytes not split yet: they start at an item or whitespace before one
@@ -62,6 +67,8 @@ class RowSplitter:
         #: don't try again before the buffer holds this many bytes
         self._wait = 0
         self._window = _FIRST_WINDOW
+        self._cut = False  # the last split decoded a block at a cut
+        self._uncut = 0  # bytes fed since the last such split
         #: the array's ``]`` was seen
         self.done = False
         #: orjson cannot read on from :attr:`pending`
@@ -79,12 +86,19 @@ class RowSplitter:
             return []
         buf = self._buf + data if self._buf else data
         self._buf = buf
+        self._uncut += len(data)
         if len(buf) < self._wait:
-            return []
-        rows = self._split(final=False)
-        # Nothing complete (a row longer than a block): wait for twice the
-        # bytes before looking again, so a huge row costs linear time.
-        self._wait = 0 if len(self._buf) < len(buf) else 2 * len(buf)
+            rows = []
+        else:
+            self._cut = False
+            rows = self._split(final=False)
+            # Nothing complete (a row longer than a block): wait for twice the
+            # bytes before looking again, so a huge row costs linear time.
+            self._wait = 0 if len(self._buf) < len(buf) else 2 * len(buf)
+            if self._cut:
+                self._uncut = 0
+        if self._uncut >= _HAND_OVER and not self.done:
+            self.failed = True
         return rows
 
     def end(self) -> list[Any]:
@@ -111,6 +125,7 @@ class RowSplitter:
                 end = cut + 1
                 continue
             self._buf = buf[cut + 2 :]
+            self._cut = True
             if final or len(self._buf) >= len(buf) // 2:
                 rows.extend(self._one_by_one(final))
             return rows

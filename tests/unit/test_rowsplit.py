@@ -155,3 +155,18 @@ def test_readers_give_head_rows_and_tail(
         return got_head, got, areader.tail()
 
     assert asyncio.run(read_async()) == (head, expected, tail)
+
+
+def test_another_layout_is_handed_over_to_ijson_without_losing_a_row() -> None:
+    rows = [{"id": f"d{i}", "key": i, "value": {"rev": "1-a"}} for i in range(30_000)]
+    data = json.dumps({"total_rows": 30_000, "rows": rows, "update_seq": "9-x"}, indent=2).encode()
+    splitter, got, at = RowSplitter(), [], data.index(b"[") + 1
+    while not splitter.failed and at < len(data):
+        got += splitter.feed(data[at : at + 65536])
+        at += 65536
+    assert splitter.failed and 0 < len(got) < len(rows)  # a megabyte without a block cut
+    assert splitter.pending.lstrip().startswith(b'{\n      "id": "d%d"' % len(got))
+    reader = SyncArrayReader(FakeStream(data, 65536), "rows")
+    assert reader.read_head() == {"total_rows": 30_000}
+    assert list(reader.items()) == rows
+    assert reader.tail() == {"update_seq": "9-x"}
