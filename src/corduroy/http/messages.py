@@ -34,19 +34,26 @@ Body = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
 class Headers(Mapping[str, str]):
     """Case-insensitive, read-only HTTP headers; repeated fields are joined with ``, ``."""
 
-    __slots__ = ("_items", "_map")
+    __slots__ = ("_items", "_merged")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
         self._items: list[tuple[str, str]] = pairs
-        merged: dict[str, tuple[str, str]] = {}
-        for name, value in pairs:
-            key = name.lower()
-            if key in merged:
-                merged[key] = (merged[key][0], merged[key][1] + ", " + value)
-            else:
-                merged[key] = (name, value)
-        self._map = merged
+        self._merged: dict[str, tuple[str, str]] | None = None  # built on first lookup
+
+    @property
+    def _map(self) -> dict[str, tuple[str, str]]:
+        merged = self._merged
+        if merged is None:
+            merged = {}
+            for name, value in self._items:
+                key = name.lower()
+                if key in merged:
+                    merged[key] = (merged[key][0], merged[key][1] + ", " + value)
+                else:
+                    merged[key] = (name, value)
+            self._merged = merged
+        return merged
 
     def __getitem__(self, name: str) -> str:
         return self._map[name.lower()][1]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import select
 import socket
+import ssl
+import struct
+import sys
 import threading
 import time
 import weakref
@@ -62,16 +65,48 @@ class _Waiter:
         self.conn: _Connection | None = None
 
 
+#: plain TCP sockets time out in the kernel (SO_RCVTIMEO/SO_SNDTIMEO) on these systems
+_KERNEL_TIMEOUTS = sys.platform.startswith(("linux", "darwin", "freebsd"))
+
+
+def _timeval(timeout: float | None) -> bytes:
+    if not timeout:
+        return struct.pack("ll", 0, 0)  # 0: no timeout
+    seconds = int(timeout)
+    return struct.pack("ll", seconds, max(1, int((timeout - seconds) * 1_000_000)))
+
+
 class _Connection:
-    __slots__ = ("generation", "idle_since", "parser", "reused", "sock", "timeout")
+    __slots__ = (
+        "generation", "idle_since", "kernel_timeout", "parser", "reused", "sock", "timeout",
+    )  # fmt: skip
 
     def __init__(self, sock: socket.socket, timeout: float | None, generation: int) -> None:
         self.sock = sock
         self.parser = ResponseParser()
-        self.timeout = timeout
         self.idle_since = 0.0
         self.reused = False
         self.generation = generation
+        # A socket with a Python-level timeout polls before every send and recv (two
+        # extra system calls per request); a blocking socket whose kernel enforces the
+        # timeout does not. TLS sockets keep Python's timeouts.
+        self.kernel_timeout = _KERNEL_TIMEOUTS and not isinstance(sock, ssl.SSLSocket)
+        self.timeout: float | None = -1.0  # force the first set_timeout
+        self.set_timeout(timeout)
+
+    def set_timeout(self, timeout: float | None) -> None:
+        """Make reads and writes on this connection give up after ``timeout`` seconds."""
+        if timeout == self.timeout:
+            return
+        self.timeout = timeout
+        sock = self.sock
+        if self.kernel_timeout:
+            sock.settimeout(None)
+            value = _timeval(timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+        else:
+            sock.settimeout(timeout)
 
     def close(self) -> None:
         try:
@@ -311,9 +346,7 @@ class SyncTransport(TransportBase):
         sock = conn.sock
         parser = conn.parser
         parser.start(request.method == "HEAD")
-        if conn.timeout != timeout:
-            sock.settimeout(timeout)
-            conn.timeout = timeout
+        conn.set_timeout(timeout)
         body = request.body
         try:
             if body is None:
@@ -329,7 +362,7 @@ class SyncTransport(TransportBase):
                 self._send_chunks(sock, body)
             else:
                 raise InvalidInput("the blocking transport cannot send an async iterable body")
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # BlockingIOError: the kernel's timeout
             raise Timeout("timed out sending the request", **self._where(request)) from None
         except OSError as exc:
             if conn.reused:
@@ -345,7 +378,7 @@ class SyncTransport(TransportBase):
                     feed(data)
                 else:
                     parser.feed_eof()
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):
             raise Timeout("timed out waiting for the response", **self._where(request)) from None
         except (OSError, IncompleteResponse) as exc:
             if conn.reused and not parser.received:

@@ -57,7 +57,7 @@ class SyncStream:
         except BaseException as exc:
             self._conn = None
             self._transport._discard(conn)
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, TimeoutError | BlockingIOError):
                 raise Timeout("timed out reading the body", **where(self._request)) from None
             if isinstance(exc, OSError | IncompleteResponse):
                 raise ConnectionDropped(

@@ -103,20 +103,31 @@ def db_path(name: str) -> str:
     return "/" + quote(validate_db_name(name), safe="")
 
 
-def doc_path(db: str, docid: str, *rest: str) -> str:
-    """The path of a document (and of an attachment or design function under it).
+#: ids made only of these characters need no percent-encoding (the common case)
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
+def encode_id(docid: str) -> str:
+    """The percent-encoded path segment(s) of a document id.
 
     ``/`` in an id is encoded, except after ``_design/`` and ``_local/``; every
     other character that is not unreserved is percent-encoded, ``+`` included.
     """
     validate_id(docid)
+    if _PLAIN_ID.fullmatch(docid):
+        return docid
     for prefix in _RESERVED_PREFIXES:
         if docid.startswith(prefix) and len(docid) > len(prefix):
-            encoded = prefix + quote(docid[len(prefix) :], safe="")
-            break
-    else:
-        encoded = quote(docid, safe="")
-    path = db_path(db) + "/" + encoded
+            return prefix + quote(docid[len(prefix) :], safe="")
+    return quote(docid, safe="")
+
+
+def doc_path(db: str, docid: str, *rest: str, db_prefix: str | None = None) -> str:
+    """The path of a document (and of an attachment or design function under it).
+
+    ``db_prefix`` is ``db_path(db)`` when the caller already has it.
+    """
+    path = (db_prefix or db_path(db)) + "/" + encode_id(docid)
     for part in rest:
         path += "/" + quote(part, safe="/")
     return path

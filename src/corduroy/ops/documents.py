@@ -35,13 +35,19 @@ class DbRef:
     name: str
     uuids: UuidCache = field(default_factory=UuidCache, compare=False)
     doc_class: type[Document] = Document
+    _path: str | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def path(self) -> str:
-        return db_path(self.name)
+        """The database's percent-encoded path (checked and encoded once)."""
+        path = self._path
+        if path is None:
+            path = db_path(self.name)
+            object.__setattr__(self, "_path", path)
+        return path
 
     def doc_path(self, docid: str, *rest: str) -> str:
-        return doc_path(self.name, docid, *rest)
+        return doc_path(self.name, docid, *rest, db_prefix=self.path)
 
 
 def _get_query(options: Mapping[str, Any]) -> str:
