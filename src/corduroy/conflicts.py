@@ -52,13 +52,19 @@ class ConflictResolution:
 
     def record(self, outcome: SaveResult) -> ConflictResolution:
         """Fold a write's per-document results into ``pending`` and ``resolved``."""
+        if not self.pending:  # the common case: nothing to take back out of pending
+            self.resolved.update({doc["_id"]: doc for doc in outcome.written})
+        else:
+            self._record_written(outcome)
+        for doc, error, reason in outcome.failed:
+            self.pending[doc["_id"]] = Pending(doc, error, reason)
+        return self
+
+    def _record_written(self, outcome: SaveResult) -> None:
         for doc in outcome.written:
             docid = doc["_id"]
             self.pending.pop(docid, None)
             self.resolved[docid] = doc
-        for doc, error, reason in outcome.failed:
-            self.pending[doc["_id"]] = Pending(doc, error, reason)
-        return self
 
     # -- finishing the job ------------------------------------------------------
 

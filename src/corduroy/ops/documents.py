@@ -117,6 +117,27 @@ def _check_doc(doc: Any, index: int | None = None) -> MutableMapping[str, Any]:
     return doc
 
 
+def _all_plain_with_ids(docs: Sequence[Any]) -> list[MutableMapping[str, Any]] | None:
+    """The batch as a list if every document is a mapping with a sendable ``_id``.
+
+    Checked with a few C-level passes over the whole batch instead of a Python
+    loop per document; ``None`` sends the caller down the per-document path,
+    which also produces the precise error.
+    """
+    if not all(issubclass(kind, MutableMapping) for kind in set(map(type, docs))):
+        return None
+    ids = [doc.get("_id") for doc in docs]
+    if None in ids or "" in ids:
+        return None
+    try:
+        joined = "".join(ids)
+    except TypeError:  # an id that is not a str
+        return None
+    if "\n" in joined or "\r" in joined or "\x00" in joined:
+        return None
+    return list(docs)
+
+
 def prepare_docs(db: DbRef, docs: Sequence[Any]) -> Op[list[MutableMapping[str, Any]]]:
     """Check every document, then give each one without ``_id`` a server-made id.
 
@@ -124,7 +145,10 @@ def prepare_docs(db: DbRef, docs: Sequence[Any]) -> Op[list[MutableMapping[str, 
     without ``_id`` is also encoded once, so that a bad one is refused before
     server ids are taken for it.
     """
-    checked: list[MutableMapping[str, Any]] = []
+    checked = _all_plain_with_ids(docs)
+    if checked is not None:
+        return checked
+    checked = []
     missing: list[MutableMapping[str, Any]] = []
     for index, doc in enumerate(docs):
         if type(doc) is not dict:
@@ -184,6 +208,13 @@ def bulk_docs(db: DbRef, docs: Sequence[Any], **options: Any) -> Op[SaveResult]:
     results = response.json()
     if not results:  # new_edits=False answers []
         outcome.written.extend(prepared)
+        return outcome
+    if not any("error" in result for result in results):  # the common case: all written
+        for doc, result in zip(prepared, results, strict=False):
+            rev = result.get("rev")
+            if rev is not None:
+                doc["_rev"] = rev
+        outcome.written = prepared[: len(results)]
         return outcome
     for doc, result in zip(prepared, results, strict=False):
         if "error" in result:
