@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import io
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from corduroy import Couch, NotFound
+from docblocks import run_markdown as _run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
-
-
 def run_markdown(text: str, name: str) -> None:
-    """Run every ```python block of ``text`` in one namespace, in order.
-
-    A ```text block right after a python block is what it must print (exactly);
-    a python block followed by anything else must print nothing.
-    """
-    blocks = _FENCE.findall(text)
-    namespace: dict[str, object] = {"__name__": "__docs__"}
-    for index, (lang, code) in enumerate(blocks):
-        if lang != "python":
-            continue
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, f"{name} block {index}", "exec"), namespace)
-        following = blocks[index + 1] if index + 1 < len(blocks) else ("", "")
-        expected = following[1] if following[0] == "text" else ""
-        assert out.getvalue() == expected, f"{name} block {index}:\n{code}"
+    _run(text, {}, name, silent=True)
 
 
 def for_this_server(page: str, couchdb_url: str) -> str:

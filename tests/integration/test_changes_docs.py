@@ -6,34 +6,15 @@ block follows, the printed output must equal it.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
 from pathlib import Path
-from typing import Any
 
 from corduroy import Database
+from docblocks import run_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
-BLOCK = re.compile(r"```(python|text)\n(.*?)```", re.S)
-
-
-def run_markdown(path: Path, namespace: dict[str, Any]) -> int:
-    """Run the doc's python blocks; returns how many outputs were compared."""
-    blocks = BLOCK.findall(path.read_text(encoding="utf-8"))
-    compared = 0
-    for i, (kind, code) in enumerate(blocks):
-        if kind != "python":
-            continue
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, f"<{path.name} block {i}>", "exec"), namespace)
-        following = blocks[i + 1] if i + 1 < len(blocks) else None
-        if following is not None and following[0] == "text":
-            assert out.getvalue() == following[1], code
-            compared += 1
-    return compared
+DOCS_CHANGES = ROOT / "docs" / "changes.md"
+DOCS_REPLICATION = ROOT / "docs" / "replication.md"
 
 
 def test_docs_changes(tmp_db: Database) -> None:
-    assert run_markdown(ROOT / "docs" / "changes.md", {"db": tmp_db}) == 6
+    assert run_markdown(DOCS_CHANGES.read_text(encoding="utf-8"), {"db": tmp_db}, "changes.md") == 6

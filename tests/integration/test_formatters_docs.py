@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,29 +10,12 @@ import pytest
 
 import corduroy
 from corduroy import Couch, NotFound
+from docblocks import run_markdown as _run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
-
-
 def run_markdown(path: Path) -> None:
-    """Run every ```python block of ``path`` in one namespace, in order.
-
-    A ```text block right after a python block is the output it must print
-    (exactly); a python block with no such block must print nothing.
-    """
-    blocks = _FENCE.findall(path.read_text(encoding="utf-8"))
-    namespace: dict[str, object] = {"__name__": "__docs__"}
-    for index, (lang, code) in enumerate(blocks):
-        if lang != "python":
-            continue
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, f"{path.name} block {index}", "exec"), namespace)
-        following = blocks[index + 1] if index + 1 < len(blocks) else ("", "")
-        expected = following[1] if following[0] == "text" else ""
-        assert out.getvalue() == expected, f"{path.name} block {index}:\n{code}"
+    _run(path.read_text(encoding="utf-8"), {}, path.name, silent=True)
 
 
 @contextlib.contextmanager

@@ -5,16 +5,15 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import re
 from pathlib import Path
 
 import pytest
 
 import corduroy
 from corduroy import Couch, Database, NotFound
+from docblocks import run_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 
 # The guide's outputs (Python 3 spelling). The guide lists 4 of the 17 rows, and
 # prints ["2007","11"] → 20 although its own November days add up to 21.
@@ -61,18 +60,8 @@ def test_views_docs_run_as_written(
     with contextlib.suppress(NotFound):
         couch.delete("views-docs")
     path = ROOT / "docs" / "views.md"
-    blocks = _FENCE.findall(path.read_text(encoding="utf-8"))
-    namespace: dict[str, object] = {"__name__": "__docs__"}
     try:
-        for index, (lang, code) in enumerate(blocks):
-            if lang != "python":
-                continue
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                exec(compile(code, f"views.md block {index}", "exec"), namespace)
-            following = blocks[index + 1] if index + 1 < len(blocks) else ("", "")
-            expected = following[1] if following[0] == "text" else ""
-            assert out.getvalue() == expected, f"views.md block {index}:\n{code}"
+        run_markdown(path.read_text(encoding="utf-8"), {}, "views.md", silent=True)
     finally:
         with contextlib.suppress(NotFound):
             couch.delete("views-docs")
