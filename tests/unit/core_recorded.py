@@ -23,14 +23,19 @@ Exchange = dict[str, Any]
 
 
 @cache
-def _load(area: str) -> dict[str, Exchange]:
+def recorded(stem: str) -> dict[str, Exchange]:
+    """The exchanges of ``tests/fixtures/couchdb3/<stem>.jsonl``, by name."""
     exchanges: dict[str, Exchange] = {}
-    with open(FIXTURES / f"core_{area}.jsonl", encoding="utf-8") as lines:
+    with open(FIXTURES / f"{stem}.jsonl", encoding="utf-8") as lines:
         for line in lines:
             if line.strip():
                 exchange = json.loads(line)
                 exchanges[exchange["name"]] = exchange
     return exchanges
+
+
+def _load(area: str) -> dict[str, Exchange]:
+    return recorded(f"core_{area}")
 
 
 def exchange(area: str, name: str) -> Exchange:

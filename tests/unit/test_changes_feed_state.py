@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import random
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from core_recorded import recorded
 
 from corduroy.errors import (
     BadRequest,
@@ -25,18 +24,6 @@ from corduroy.ops.changes import DEFAULT_HEARTBEAT_MS, FeedState, LineSplitter
 from corduroy.ops.documents import DbRef
 
 DB = DbRef("ch")
-
-
-@cache
-def recorded(area: str) -> dict[str, dict[str, Any]]:
-    """The exchanges of tests/fixtures/couchdb3/<area>.jsonl by name."""
-    path = Path(__file__).resolve().parent.parent / "fixtures" / "couchdb3" / f"{area}.jsonl"
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            out[item["name"]] = item
-    return out
 
 
 def case(name: str) -> dict[str, Any]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-from core_recorded import error_of, response_of
+from core_recorded import error_of, recorded, response_of
 
 from corduroy import Couch
 from corduroy.errors import InvalidInput, ServerError, Timeout
@@ -22,18 +20,6 @@ POUCHDB_ROOT = Response(200, Headers(), b'{"express-pouchdb":"Welcome!","version
 
 SRC = ops.Endpoint("http://127.0.0.1:15984/src", "admin", "s3cr:et")
 TGT = ops.Endpoint("http://127.0.0.1:15984/tgt2", "admin", "s3cr:et")
-
-
-@cache
-def recorded(area: str) -> dict[str, dict[str, Any]]:
-    """The exchanges of tests/fixtures/couchdb3/<area>.jsonl by name."""
-    path = Path(__file__).resolve().parent.parent / "fixtures" / "couchdb3" / f"{area}.jsonl"
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            out[item["name"]] = item
-    return out
 
 
 def case(name: str) -> dict[str, Any]:
