@@ -178,6 +178,7 @@ class Database(
 
         startkey: str | None = None
         while True:
+            self._blocking("iterating over a database")  # also when resumed inside a loop
             ids = self._run(fetch(startkey), None)
             yield from ids[:page]
             if len(ids) <= page:

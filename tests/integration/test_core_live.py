@@ -335,6 +335,8 @@ def test_mapping_protocol_refuses_inside_a_running_loop(tmp_db: Database) -> Non
         lambda: tmp_db.__delitem__("a"),
         lambda: iter(tmp_db),
     ]
+    made_outside = iter(tmp_db)  # an iterator made before the loop ran, read inside it
+    attempts.append(lambda: next(made_outside))
 
     async def main() -> None:
         for attempt in attempts:
