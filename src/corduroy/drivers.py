@@ -15,7 +15,6 @@ A response with an error status is thrown into the operation as the matching
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -43,9 +42,6 @@ T = TypeVar("T")
 
 #: ``callback(data, status)``
 Callback = Callable[[Any, Status], Any]
-
-log = logging.getLogger("corduroy")
-
 
 class Streamed:
     """Base of operation results that still hold a response body on the wire.

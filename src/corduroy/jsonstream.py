@@ -161,8 +161,6 @@ class SyncArrayReader:
         self.splitter = HeadSplitter(key)
         self._key = key
         self._synthetic = False  # _pending is not body bytes (don't count it in the window)
-        #: set while the caller has paused the garbage collector around parsing
-        self.gc_paused = False
 
     def items(self) -> Iterator[Any]:
         """The items of the array, split many at a time; ijson takes over for any
@@ -208,12 +206,6 @@ class SyncArrayReader:
             if self._synthetic:
                 self._synthetic = False
                 return data
-        elif self.gc_paused:  # don't keep the collector off while waiting for bytes
-            gc.enable()
-            try:
-                data = self._stream.read(n if n > 0 else CHUNK)
-            finally:
-                gc.disable()
         else:
             data = self._stream.read(n if n > 0 else CHUNK)
         self._window.add(data)
