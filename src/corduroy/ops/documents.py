@@ -157,9 +157,7 @@ def prepare_docs(db: DbRef, docs: Sequence[Any]) -> Op[list[MutableMapping[str, 
         if docid is None:
             dumps(doc, f"the document at index {index} (no _id yet)")
             missing.append(doc)
-        elif type(docid) is not str or not docid or "\n" in docid or "\r" in docid:
-            validate_id(docid)
-        elif "\x00" in docid:
+        else:
             validate_id(docid)
         checked.append(doc)
     if missing:
