@@ -48,12 +48,24 @@ class ConflictResolution:
     def __init__(self, db: Database | None = None) -> None:
         self.db = db
         self.pending: dict[str, Pending] = {}
-        self.resolved: dict[str, MutableMapping[str, Any]] = {}
+        self._resolved: dict[str, MutableMapping[str, Any]] = {}
+        #: written documents not yet in ``_resolved`` (folded in on first read)
+        self._unfolded: list[list[MutableMapping[str, Any]]] = []
+
+    @property
+    def resolved(self) -> dict[str, MutableMapping[str, Any]]:
+        """Each written ``_id`` and your document (built when first read, so that a
+        large save whose caller never looks does not pay for it)."""
+        if self._unfolded:
+            for docs in self._unfolded:
+                self._resolved.update({doc["_id"]: doc for doc in docs})
+            self._unfolded.clear()
+        return self._resolved
 
     def record(self, outcome: SaveResult) -> ConflictResolution:
         """Fold a write's per-document results into ``pending`` and ``resolved``."""
         if not self.pending:  # the common case: nothing to take back out of pending
-            self.resolved.update({doc["_id"]: doc for doc in outcome.written})
+            self._unfolded.append(outcome.written)
         else:
             self._record_written(outcome)
         for doc, error, reason in outcome.failed:
@@ -61,10 +73,11 @@ class ConflictResolution:
         return self
 
     def _record_written(self, outcome: SaveResult) -> None:
+        resolved = self.resolved
         for doc in outcome.written:
             docid = doc["_id"]
             self.pending.pop(docid, None)
-            self.resolved[docid] = doc
+            resolved[docid] = doc
 
     # -- finishing the job ------------------------------------------------------
 

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from corduroy import Conflict, Document, InvalidInput, NotFound
+from corduroy import Conflict, Document, InvalidInput, NotFound, TransportError
 from corduroy.http.messages import Headers, Response
 from corduroy.ops import documents as ops
 from corduroy.ops.base import doc_path
@@ -394,3 +394,41 @@ def test_delete_stale_rev_raises_conflict(ref: ops.DbRef) -> None:
 def test_delete_needs_a_rev(ref: ops.DbRef, doc: Any) -> None:
     with pytest.raises(InvalidInput, match="doc1"):
         next(ops.delete_doc(ref, doc))
+
+
+def _bulk_answer(batch: list[dict[str, Any]], body: bytes) -> ops.SaveResult:
+    """Run ``bulk_docs`` on ``batch`` with ``body`` as the server's 201 answer."""
+    op = ops.bulk_docs(ops.DbRef("db1"), batch)
+    next(op)
+    headers = Headers([("content-type", "application/json")])
+    with pytest.raises(StopIteration) as stop:
+        op.send(Response(201, headers, body))
+    result: ops.SaveResult = stop.value.value
+    return result
+
+
+def test_bulk_answer_of_another_shape_is_read_the_general_way() -> None:
+    # an error that is not a string (no server sends it; a proxy might): still per document
+    batch = [{"_id": "a"}, {"_id": "b"}]
+    body = b'[{"id":"a","rev":"1-x"},{"id":"b","error":{"code":7},"reason":"odd"}]'
+    outcome = _bulk_answer(batch, body)
+    assert outcome.written == [batch[0]] and batch[0]["_rev"] == "1-x"
+    assert outcome.failed == [(batch[1], "{'code': 7}", "odd")]
+
+
+def test_bulk_answer_that_is_not_a_list_is_a_clear_error() -> None:
+    with pytest.raises(TransportError, match="_bulk_docs answered"):
+        _bulk_answer([{"_id": "a"}], b'{"ok":true}')
+
+
+def test_bulk_result_without_a_rev_leaves_that_document_as_it_was() -> None:
+    batch = [{"_id": "a", "_rev": "1-old"}, {"_id": "b"}, {"_id": "c"}]
+    outcome = _bulk_answer(batch, b'[{"id":"a","ok":true},{"id":"b","rev":"1-b"},{"id":"c"}]')
+    assert [doc.get("_rev") for doc in batch] == ["1-old", "1-b", None]
+    assert "_rev" not in batch[2] and outcome.written == batch
+
+
+def test_bulk_answer_with_an_id_named_error_is_still_all_written() -> None:
+    batch = [{"_id": "error"}, {"_id": "b"}]
+    outcome = _bulk_answer(batch, b'[{"id":"error","rev":"1-e"},{"id":"b","rev":"1-b"}]')
+    assert outcome.failed == [] and [d["_rev"] for d in batch] == ["1-e", "1-b"]
