@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import ijson
@@ -154,8 +154,16 @@ class _Window:
 class SyncArrayReader:
     """Wraps a blocking body (``read(n)``/``close()``) for ``ijson.items``."""
 
-    def __init__(self, stream: Any, key: str) -> None:
+    def __init__(
+        self,
+        stream: Any,
+        key: str,
+        decode: Callable[[bytes], list[Any]] | None = None,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> None:
         self._stream = stream
+        self._decode = decode
+        self._convert = convert
         self._pending = b""
         self._window = _Window()
         self.splitter = HeadSplitter(key)
@@ -167,9 +175,9 @@ class SyncArrayReader:
         bytes the splitter cannot read."""
         start = self.splitter.array_at
         if start < 0 or not self._pending:
-            yield from ijson.items(self, self._key + ".item", use_float=True)
+            yield from self._converted(ijson.items(self, self._key + ".item", use_float=True))
             return
-        split = RowSplitter()
+        split = RowSplitter(self._decode)
         self._window.add(self._pending)
         data, self._pending = self._pending[start + 1 :], b""
         while True:
@@ -183,10 +191,15 @@ class SyncArrayReader:
             self._window.add(data)
         if split.failed:
             self._pending, self._synthetic = _resume(split), True
-            yield from ijson.items(self, "k.item", use_float=True)
+            yield from self._converted(ijson.items(self, "k.item", use_float=True))
         while data:  # the rest of the body, for the tail
             data = self._stream.read(BLOCK)
             self._window.add(data)
+
+    def _converted(self, items: Iterator[Any]) -> Iterator[Any]:
+        """Items another parser read, made what the block decoder makes."""
+        convert = self._convert
+        return items if convert is None else map(convert, items)
 
     def read_head(self) -> dict[str, Any]:
         buf = b""
@@ -221,8 +234,16 @@ class SyncArrayReader:
 class AsyncArrayReader:
     """Wraps an asyncio body (``await read(n)``/``aclose()``) for ``ijson.items_async``."""
 
-    def __init__(self, stream: Any, key: str) -> None:
+    def __init__(
+        self,
+        stream: Any,
+        key: str,
+        decode: Callable[[bytes], list[Any]] | None = None,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> None:
         self._stream = stream
+        self._decode = decode
+        self._convert = convert
         self._pending = b""
         self._window = _Window()
         self.splitter = HeadSplitter(key)
@@ -234,9 +255,9 @@ class AsyncArrayReader:
         start = self.splitter.array_at
         if start < 0 or not self._pending:
             async for item in ijson.items_async(self, self._key + ".item", use_float=True):
-                yield item
+                yield item if self._convert is None else self._convert(item)
             return
-        split = RowSplitter()
+        split = RowSplitter(self._decode)
         self._window.add(self._pending)
         data, self._pending = self._pending[start + 1 :], b""
         while True:
@@ -253,7 +274,7 @@ class AsyncArrayReader:
         if split.failed:
             self._pending, self._synthetic = _resume(split), True
             async for item in ijson.items_async(self, "k.item", use_float=True):
-                yield item
+                yield item if self._convert is None else self._convert(item)
         while data:
             data = await self._stream.read(BLOCK)
             self._window.add(data)

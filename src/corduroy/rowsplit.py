@@ -19,11 +19,15 @@ without one block cut (another layout, a huge row: a streaming parser is faster
 there), set :attr:`failed`; :attr:`pending` then starts at the item to go on
 from with another parser.
 Integers beyond 64 bits stay exact as in :mod:`corduroy.http.jsonexact`.
+
+``decode`` (optional) turns ``[item, ...]`` bytes into the items, e.g. typed
+rows; it raises ``ValueError`` for bytes that are not such an array.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -59,9 +63,10 @@ def _skip_ws(buf: bytes, pos: int) -> int:
 class RowSplitter:
     """Feed the bytes after the array's ``[``; get its items (no I/O)."""
 
-    __slots__ = ("_buf", "_cut", "_uncut", "_wait", "_window", "done", "failed")
+    __slots__ = ("_buf", "_cut", "_decode", "_uncut", "_wait", "_window", "done", "failed")
 
-    def __init__(self) -> None:
+    def __init__(self, decode: Callable[[bytes], list[Any]] | None = None) -> None:
+        self._decode = decode or _decode
         #: bytes not split yet: they start at an item or whitespace before one
         self._buf = b""
         #: don't try again before the buffer holds this many bytes
@@ -120,7 +125,7 @@ class RowSplitter:
             if cut <= 0:
                 break
             try:
-                rows: list[Any] = _decode(b"[" + buf[: cut + 1] + b"]")
+                rows: list[Any] = self._decode(b"[" + buf[: cut + 1] + b"]")
             except ValueError:  # a false cut (or bytes orjson refuses): an earlier one?
                 end = cut + 1
                 continue
@@ -162,6 +167,9 @@ class RowSplitter:
         self._buf = buf[pos:]
         return rows
 
+    def _one(self, item: bytes) -> Any:
+        return self._decode(b"[" + item + b"]")[0]
+
     def _item(self, buf: bytes, pos: int, final: bool) -> tuple[int, Any] | None:
         """The item starting at ``pos``: (where it ends, its value), None if incomplete."""
         view = memoryview(buf)
@@ -177,17 +185,17 @@ class RowSplitter:
                 doc, at = exc.doc, exc.pos
                 if at < len(doc):
                     # where orjson stopped: after the item, or at bytes it refuses
-                    length = at if not isinstance(doc, str) or doc.isascii() else len(
-                        doc[:at].encode()
+                    length = (
+                        at if not isinstance(doc, str) or doc.isascii() else len(doc[:at].encode())
                     )
                     try:
-                        return pos + length, _decode(bytes(piece[:length]))
+                        return pos + length, self._one(bytes(piece[:length]))
                     except ValueError:
                         self.failed = True
                         return None
             else:
                 if stop >= size and final:
-                    return size, _decode(bytes(piece))
+                    return size, self._one(bytes(piece))
             # the item (or a number) may go on past the window
             if stop >= size:
                 return None

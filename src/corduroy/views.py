@@ -19,82 +19,199 @@ released.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Any, ClassVar
+
+import msgspec
+from msgspec import UNSET
 
 from .document import AttrDict, Document
 from .drivers import Streamed
+from .errors import TransportError
+from .http.jsonexact import loads
 from .jsonstream import AsyncArrayReader, SyncArrayReader
 
 __all__ = ["FindResult", "Row", "View"]
 
-_ROW_FIELDS = ("id", "key", "value", "doc", "error")
+#: the fields of a row: JSON name -> attribute holding what was received
+_SLOTS = {
+    "id": "_id",
+    "key": "_key",
+    "value": "_value",
+    "doc": "_doc",
+    "error": "_error",
+    "reason": "_reason",
+}
 
 
-class Row(Mapping[str, Any]):
-    """One row of a view: ``key``, ``id``, ``value``, ``doc``, ``error``.
+class Row(msgspec.Struct, forbid_unknown_fields=True, dict=True):
+    """One row of a view: ``key``, ``id``, ``value``, ``doc``, ``error``, ``reason``.
 
     Fields read as attributes (``row.key``) and as a mapping (``row["key"]``,
-    so ``"%(key)s → %(value)i" % row`` works). ``doc`` is a ``Document`` with
-    ``include_docs=True`` (``None`` for a deleted or missing one); ``error`` is
-    set (``"not_found"``) for a requested key that matched no document; ``id``
-    is ``None`` for the rows of a reduce.
+    so ``"%(key)s → %(value)i" % row`` works); the mapping holds the fields the
+    row was sent with. ``doc`` is a ``Document`` with ``include_docs=True``
+    (``None`` for a deleted or missing one); ``error`` is set (``"not_found"``)
+    for a requested key that matched no document (CouchDB 3 also sends reduce
+    errors as rows, with a ``reason``); ``id`` is ``None`` for the rows of a
+    reduce. Fields beyond these six are kept and read through the mapping.
+
+    Rows are decoded straight from the response bytes into this class (a
+    ``msgspec.Struct``: no dict per row, no Python call per row); make one
+    from a dict with :meth:`from_mapping`.
     """
 
-    __slots__ = ("_data", "_doc")
+    _id: Any = msgspec.field(default=UNSET, name="id")
+    _key: Any = msgspec.field(default=UNSET, name="key")
+    _value: Any = msgspec.field(default=UNSET, name="value")
+    _doc: Any = msgspec.field(default=UNSET, name="doc")
+    _error: Any = msgspec.field(default=UNSET, name="error")
+    _reason: Any = msgspec.field(default=UNSET, name="reason")
+    #: the class ``doc`` is made with (see :func:`row_class`)
+    doc_class: ClassVar[type[Document]] = Document
 
-    def __init__(self, data: Mapping[str, Any], doc_class: type[Document] = Document) -> None:
-        self._data = data
-        self._doc: Any = doc_class
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Row:
+        """A row from a decoded JSON object."""
+        row = cls(**{attr: data[name] for name, attr in _SLOTS.items() if name in data})
+        more = {name: value for name, value in data.items() if name not in _SLOTS}
+        if more:
+            row.__dict__["_more"] = more  # only rows with other fields (rare) carry this
+        return row
 
     @property
     def key(self) -> Any:
-        return self._data.get("key")
+        key = self._key
+        return None if key is UNSET else key
 
     @property
     def id(self) -> str | None:
-        return self._data.get("id")
+        docid = self._id
+        return None if docid is UNSET else docid
 
     @property
     def value(self) -> Any:
-        value = self._data.get("value")
-        return AttrDict(value) if type(value) is dict else value
+        value = self._value
+        if type(value) is dict:
+            return AttrDict(value)
+        return None if value is UNSET else value
 
     @property
     def doc(self) -> Document | None:
         doc = self._doc
-        if isinstance(doc, type):  # not converted yet: the class to convert with
-            raw = self._data.get("doc")
-            doc = self._doc = doc(raw) if isinstance(raw, dict) else None
-        return doc  # type: ignore[no-any-return]
+        if type(doc) is dict:  # not converted yet
+            doc = self._doc = self.doc_class(doc)
+        return doc if isinstance(doc, Document) else None
 
     @property
     def error(self) -> str | None:
-        return self._data.get("error")
+        error = self._error
+        return None if error is UNSET else error
+
+    @property
+    def reason(self) -> str | None:
+        reason = self._reason
+        return None if reason is UNSET else reason
+
+    # -- the mapping protocol ---------------------------------------------------
+
+    def _received(self) -> dict[str, Any]:
+        """The fields the row was sent with, as received."""
+        found = {name: getattr(self, attr) for name, attr in _SLOTS.items()}
+        received = {name: value for name, value in found.items() if value is not UNSET}
+        received.update(getattr(self, "_more", ()))
+        return received
 
     def __getitem__(self, name: str) -> Any:
-        if name in _ROW_FIELDS and name in self._data:
-            return getattr(self, name)
-        return self._data[name]
+        attr = _SLOTS.get(name)
+        if attr is None:
+            return getattr(self, "_more", {})[name]
+        if getattr(self, attr) is UNSET:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        attr = _SLOTS.get(name) if isinstance(name, str) else None
+        if attr is None:
+            return name in getattr(self, "_more", ())
+        return getattr(self, attr) is not UNSET
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        return iter(self._received())
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._received())
+
+    def keys(self) -> KeysView[str]:
+        return KeysView(self)
+
+    def items(self) -> ItemsView[str, Any]:
+        return ItemsView(self)
+
+    def values(self) -> ValuesView[Any]:
+        return ValuesView(self)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Row):
-            return dict(self._data) == dict(other._data)
-        return isinstance(other, Mapping) and dict(self._data) == dict(other)
+            return self._received() == other._received()
+        return isinstance(other, Mapping) and self._received() == dict(other)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={self._data[k]!r}" for k in _ROW_FIELDS[:3] if k in self._data)
+        received = self._received()
+        shown = ", ".join(f"{k}={received[k]!r}" for k in ("id", "key", "value") if k in received)
         if self.error is not None:
             shown += f", error={self.error!r}"
         return f"<Row {shown}>"
+
+
+Mapping.register(Row)
+
+_ROW_CLASSES: dict[type[Document], type[Row]] = {Document: Row}
+_ROW_DECODERS: dict[type[Row], msgspec.json.Decoder[list[Row]]] = {}
+
+
+def row_class(doc_class: type[Document] = Document) -> type[Row]:
+    """The ``Row`` class whose ``doc`` is a ``doc_class`` (made once per class)."""
+    cls = _ROW_CLASSES.get(doc_class)
+    if cls is None:
+        cls = _ROW_CLASSES[doc_class] = type(
+            f"Row[{doc_class.__name__}]", (Row,), {"doc_class": doc_class}
+        )
+    return cls
+
+
+def rows_decoder(doc_class: type[Document] = Document) -> Callable[[bytes], list[Row]]:
+    """Decode ``[row, ...]`` bytes into rows; raises ``ValueError`` on bad JSON."""
+    cls = row_class(doc_class)
+    decoder = _ROW_DECODERS.get(cls)
+    if decoder is None:
+        decoder = _ROW_DECODERS[cls] = msgspec.json.Decoder(list[cls])  # type: ignore[valid-type]
+    decode = decoder.decode
+
+    def rows(data: bytes) -> list[Row]:
+        try:
+            return decode(data)
+        except msgspec.ValidationError:  # JSON, but a row with other fields: keep them
+            return rows_from(loads(data), doc_class)
+        except msgspec.DecodeError as exc:
+            raise ValueError(str(exc)) from None
+
+    return rows
+
+
+def rows_from(items: Any, doc_class: type[Document] = Document) -> list[Row]:
+    """Rows from decoded JSON (a list of objects); a clear error for anything else."""
+    make = row_class(doc_class).from_mapping
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+        raise TransportError(f"the rows of a view must be a list of objects, got {items!r:.200}")
+    return [make(item) for item in items]
 
 
 class View(Streamed):
@@ -129,7 +246,7 @@ class View(Streamed):
     def finish_sync(self) -> View:
         if self._stream is None:
             return self
-        reader = self._reader = SyncArrayReader(self._stream, "rows")
+        reader = self._reader = SyncArrayReader(self._stream, "rows", *self._row_codec())
         try:
             self._meta.update(reader.read_head())
         except BaseException:
@@ -141,11 +258,10 @@ class View(Streamed):
         stream, self._stream = self._stream, None
         if stream is None:
             return self
-        reader = AsyncArrayReader(stream, "rows")
+        reader = AsyncArrayReader(stream, "rows", *self._row_codec())
         try:
             self._meta.update(await reader.read_head())
-            make = self._doc_class
-            rows = [Row(raw, make) async for raw in reader.items()]
+            rows = [row async for row in reader.items()]
             self._meta.update(reader.tail())
         finally:
             await reader.aclose()
@@ -166,14 +282,16 @@ class View(Streamed):
         return self._stream_rows(self._reader)
 
     def _stream_rows(self, reader: SyncArrayReader) -> Iterator[Row]:
-        make = self._doc_class
         try:
-            for raw in reader.items():
-                yield Row(raw, make)
+            yield from reader.items()
             self._meta.update(reader.tail())
             self._state = "streamed"
         finally:
             self.close()
+
+    def _row_codec(self) -> tuple[Callable[[bytes], list[Row]], Callable[[Any], Row]]:
+        """How the reader decodes blocks of rows, and rows another parser read."""
+        return rows_decoder(self._doc_class), row_class(self._doc_class).from_mapping
 
     def _keep(self) -> list[Row]:
         if self._rows is None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from corduroy.jsonstream import AsyncArrayReader, SyncArrayReader
 from corduroy.rowsplit import RowSplitter
+from corduroy.views import Row, rows_decoder
 from unit.test_views_support import FakeAsyncStream, FakeStream
 
 # strings made to look like row boundaries, escapes, non-ASCII and line separators
@@ -170,3 +171,68 @@ def test_another_layout_is_handed_over_to_ijson_without_losing_a_row() -> None:
     assert reader.read_head() == {"total_rows": 30_000}
     assert list(reader.items()) == rows
     assert reader.tail() == {"update_seq": "9-x"}
+
+
+# -- typed rows (views.py decodes rows straight into Row) ------------------------------
+
+extra_rows = st.fixed_dictionaries(
+    {"key": values, "error": st.just("reduce_overflow_error"), "reason": text},
+    optional={"node": text},  # a field Row has no slot for: kept through the mapping
+)
+view_rows = st.lists(st.one_of(doc_rows, reduce_rows, error_rows, extra_rows), max_size=8)
+
+
+def typed_reader(data: bytes, chunk: int, asynchronous: bool = False) -> Any:
+    codec = (rows_decoder(), Row.from_mapping)
+    if asynchronous:
+        return AsyncArrayReader(FakeAsyncStream(data, chunk), "rows", *codec)
+    return SyncArrayReader(FakeStream(data, chunk), "rows", *codec)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=view_rows, chunk=st.integers(1, 200), style=styles, surrogate=st.booleans())
+def test_typed_rows_are_the_rows_sent(
+    rows: list[dict[str, Any]], chunk: int, style: str, surrogate: bool
+) -> None:
+    if surrogate and rows:  # a row no block decoder reads: ijson goes on from it
+        rows[-1] = {"id": "@@", "key": "k", "value": 1}  # (ijson's C backend: 64-bit ints)
+    array = layout(rows, style).replace(b'"@@"', b'"\\ud800"')
+    data = b'{"total_rows":9,"rows":[' + array + b',"offset":0}'
+    reader = typed_reader(data, chunk)
+    assert reader.read_head() == {"total_rows": 9}
+    got = list(reader.items())
+    if surrogate and rows:
+        rows[-1]["id"] = next(ijson.items(b'"\\ud800"', ""))
+    assert all(type(row) is Row for row in got)
+    assert [dict(row.items()) for row in got] == [
+        {k: Row.from_mapping(raw)[k] for k in raw} for raw in rows
+    ]
+    assert got == rows  # a Row equals the object it was sent as
+    assert reader.tail() == {"offset": 0}
+
+    async def read_async() -> list[Any]:
+        areader = typed_reader(data, chunk, asynchronous=True)
+        await areader.read_head()
+        return [row async for row in areader.items()]
+
+    assert asyncio.run(read_async()) == got
+
+
+def test_typed_rows_keep_big_integers_and_fields_beyond_the_six() -> None:
+    data = (
+        b'{"rows":[{"id":"a","key":123456789012345678901234567890,"value":1},\r\n'
+        b'{"key":null,"error":"reduce_overflow_error","reason":"shrink it","node":"n1"}\r\n]}'
+    )
+    first, second = _read_all(data)
+    assert first.key == 123456789012345678901234567890 and type(first.key) is int
+    assert (second.error, second.reason, second["node"]) == (
+        "reduce_overflow_error", "shrink it", "n1",
+    )  # fmt: skip
+    assert "node" in second and "id" not in second and second.id is None
+    assert list(second) == ["key", "error", "reason", "node"] and len(second) == 4
+
+
+def _read_all(data: bytes) -> list[Row]:
+    reader = typed_reader(data, 1000)
+    reader.read_head()
+    return list(reader.items())

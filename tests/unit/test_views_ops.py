@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from corduroy import BadRequest, InvalidInput, NotFound, Row, View
+from corduroy import BadRequest, Document, InvalidInput, NotFound, Row, TransportError, View
 from corduroy.errors import HTTPError
 from corduroy.ops import views as ops
 from corduroy.ops.documents import DbRef
+from corduroy.views import rows_from
 from unit.test_views_support import (
     FakeAsyncStream,
     FakeStream,
@@ -281,7 +283,7 @@ def test_awaited_view_reads_every_row() -> None:
 
 
 def test_row_is_attributes_and_a_mapping() -> None:
-    row = Row({"id": "emp-1", "key": ["2007", "11"], "value": 20})
+    row = Row.from_mapping({"id": "emp-1", "key": ["2007", "11"], "value": 20})
     assert "%(key)s → %(value)i" % row == "['2007', '11'] → 20"
     assert (row.key, row.id, row.value, row.doc, row.error) == (["2007", "11"], "emp-1", 20, None,
                                                                 None)  # fmt: skip
@@ -289,6 +291,24 @@ def test_row_is_attributes_and_a_mapping() -> None:
     assert row == {"id": "emp-1", "key": ["2007", "11"], "value": 20}
     with pytest.raises(KeyError):
         row["doc"]
+
+
+def test_rows_of_a_database_with_its_own_document_class() -> None:
+    class Employee(Document):
+        pass
+
+    (row,) = rows_from([{"id": "e", "key": 1, "value": 2, "doc": {"_id": "e"}}], Employee)
+    assert type(row.doc) is Employee and row.doc is row.doc  # converted once
+    assert isinstance(row, Row) and isinstance(row, Mapping)
+    (deleted,) = rows_from([{"id": "x", "key": "x", "value": {"deleted": True}, "doc": None}])
+    assert deleted.doc is None and deleted.value.deleted is True and "doc" in deleted
+
+
+def test_rows_that_are_not_objects_are_a_clear_error() -> None:
+    with pytest.raises(TransportError, match="list of objects"):
+        rows_from([{"id": "a"}, 7])
+    with pytest.raises(TransportError, match="list of objects"):
+        rows_from({"rows": []})
 
 
 def test_temp_view_posts_the_functions() -> None:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from ..document import AttrDict
 from ..errors import HTTPError, InvalidInput
 from ..http.messages import Request
-from ..views import Row, View
+from ..views import Row, View, rows_from
 from .base import JSON_HEADERS, Op, dumps, query_string
 from .documents import DbRef
 
@@ -140,8 +140,7 @@ def view_page(db: DbRef, name: str, options: Mapping[str, Any]) -> Op[tuple[list
     path, _ = view_path(db, name)
     response = yield view_query(path, options, stream=False)
     body = response.json() or {}
-    make = db.doc_class
-    return [Row(raw, make) for raw in body.get("rows", ())], body.get("update_seq")
+    return rows_from(body.get("rows", []), db.doc_class), body.get("update_seq")
 
 
 def _same_key(a: Any, b: Any) -> bool:
