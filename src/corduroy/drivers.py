@@ -263,6 +263,10 @@ async def _finished(result: Any) -> Any:
     return result
 
 
+#: callback calls in flight
+_CALLBACK_TASKS: set[asyncio.Task[None]] = set()
+
+
 def _start_callback(op: Op[Any], conn: Connection, callback: Callback) -> RequestReplica:
     loop = _callback_loop()
     trace = _Trace()
@@ -274,18 +278,10 @@ def _start_callback(op: Op[Any], conn: Connection, callback: Callback) -> Reques
     else:
         result = run_async(op, conn, trace, first)
     done: asyncio.Future[None] = loop.create_future()
-    task = loop.create_task(result)
 
-    def deliver(task: asyncio.Task[Any]) -> None:
+    def deliver(data: Any, status: Status) -> None:
         try:
-            if task.cancelled():
-                exc: BaseException = asyncio.CancelledError()
-                callback(None, Status.failure(exc, trace.last))
-            elif (failure := task.exception()) is not None:
-                data = failure.body if isinstance(failure, HTTPError) else None
-                callback(data, Status.failure(failure, trace.last))
-            else:
-                callback(task.result(), Status.success(trace.last))
+            callback(data, status)
         except Exception as exc:  # the user's callback failed: report it like asyncio does
             loop.call_exception_handler(
                 {"message": f"exception in corduroy callback {callback!r}", "exception": exc}
@@ -294,7 +290,23 @@ def _start_callback(op: Op[Any], conn: Connection, callback: Callback) -> Reques
             if not done.done():
                 done.set_result(None)
 
-    task.add_done_callback(deliver)
+    async def run_then_deliver() -> None:
+        # The callback runs at the end of the task itself rather than from a done
+        # callback: one trip round the event loop less per call.
+        try:
+            data = await result
+        except asyncio.CancelledError as exc:
+            deliver(None, Status.failure(exc, trace.last))
+            raise
+        except Exception as exc:
+            body = exc.body if isinstance(exc, HTTPError) else None
+            deliver(body, Status.failure(exc, trace.last))
+        else:
+            deliver(data, Status.success(trace.last))
+
+    task = loop.create_task(run_then_deliver())
+    _CALLBACK_TASKS.add(task)  # the loop keeps only weak references to tasks
+    task.add_done_callback(_CALLBACK_TASKS.discard)
     return RequestReplica(first, conn, done)
 
 

@@ -27,13 +27,24 @@ class Status:
     headers: Headers = field(default_factory=Headers)
     exception: BaseException | None = None
     error: type[BaseException] | None = None
-    body: Any = None
+    _body: Any = None
+    #: a successful response whose body is decoded when ``body`` is first read
+    _response: Response | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def body(self) -> Any:
+        """The last response's body: decoded JSON, else bytes (``None`` if streamed)."""
+        response = self._response
+        if response is not None:  # decoded on first read: most callbacks never look
+            object.__setattr__(self, "_body", _decoded(response))
+            object.__setattr__(self, "_response", None)
+        return self._body
 
     @classmethod
     def success(cls, response: Response | None) -> Status:
         if response is None:
             return cls(True)
-        return cls(True, response.status, response.headers, body=_decoded(response))
+        return cls(True, response.status, response.headers, _response=response)
 
     @classmethod
     def failure(cls, exc: BaseException, response: Response | None) -> Status:
