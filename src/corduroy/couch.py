@@ -85,6 +85,7 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         document_class: type[Document] = Document,
         probe_interval: float = 2.0,
         retry: RetryPolicy | bool = True,
+        max_connections: int = 10,
     ) -> None:
         """See the class docstring; docs/auth.md and docs/clusters.md say more.
 
@@ -94,8 +95,14 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         ``cert`` (PEM path or ``(cert, key)``) and ``verify`` set up TLS unless
         an ``ssl_context`` is given. A list of urls is the nodes of one cluster.
         ``retry``: a ``corduroy.http.RetryPolicy``, or ``False`` for no retries
-        (docs/reliability.md).
+        (docs/reliability.md). ``max_connections``: keep-alive connections per
+        server, shared by all threads for blocking calls and per event loop for
+        async ones; more concurrent calls wait for one (up to ``connect_timeout``).
         """
+        if type(max_connections) is not int or max_connections < 1:
+            raise InvalidInput(
+                f"max_connections must be an int of at least 1, not {max_connections!r}"
+            )
         raw_urls = [url] if url is None or isinstance(url, str) else list(url)
         if not raw_urls:
             raise InvalidInput("Couch needs a server url (or a non-empty list of node urls)")
@@ -131,6 +138,7 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
                 defaults.read_timeout if isinstance(read_timeout, _Unset) else read_timeout
             ),
             retry=as_policy(retry),
+            max_connections=max_connections,
         )
         if ssl_context is not None:
             config.ssl_context = ssl_context

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,6 +17,7 @@ from corduroy import (
     Couch,
     Database,
     Document,
+    InvalidInput,
     NotFound,
     PreconditionFailed,
     Unauthorized,
@@ -347,3 +349,22 @@ def test_mapping_protocol_refuses_inside_a_running_loop(tmp_db: Database) -> Non
 
     asyncio.run(main())
     assert "a" in tmp_db and "b" not in tmp_db  # nothing was done
+
+
+def test_max_connections_bounds_the_pool(couchdb_url: str, tmp_db: Database) -> None:
+    # (waiting longer than connect_timeout for a connection: tests/unit/http/test_transports.py)
+    tmp_db.save([{"_id": f"d{i}"} for i in range(3)])
+    small = Couch(couchdb_url, max_connections=1)
+    db = small[tmp_db.name]
+
+    async def many() -> list[str]:  # 20 tasks queue for the one connection; none fails
+        docs = await asyncio.gather(*(db.get(f"d{i % 3}") for i in range(20)))
+        return [doc["_id"] for doc in docs]
+
+    assert asyncio.run(many()) == [f"d{i % 3}" for i in range(20)]
+    with ThreadPoolExecutor(8) as threads:  # and 8 threads
+        got = list(threads.map(lambda i: db.get(f"d{i % 3}")["_id"], range(40)))
+    assert got == [f"d{i % 3}" for i in range(40)]
+    for bad in (0, -1, 2.5, "10"):
+        with pytest.raises(InvalidInput, match="max_connections"):
+            Couch(couchdb_url, max_connections=bad)  # type: ignore[arg-type]

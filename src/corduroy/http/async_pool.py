@@ -71,6 +71,12 @@ class _Pool:
             self.count -= 1
 
 
+def _give_up(waiter: asyncio.Future[Connection | None]) -> None:
+    """No connection came in time: the waiter fails (the pool skips it from now on)."""
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 class AsyncTransport(TransportBase):
     """Sends :class:`Request` values over keep-alive connections to one origin (asyncio).
 
@@ -128,14 +134,18 @@ class AsyncTransport(TransportBase):
         if pool.count < self.config.max_connections and not pool.waiters:
             pool.count += 1
             return await self._connect(pool, request)
-        waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Connection | None] = loop.create_future()
         pool.waiters.append(waiter)
+        limit = self.config.connect_timeout
+        # a plain timer rather than asyncio.timeout(): this wait is on the hot path
+        # when more tasks than connections make requests
+        timer = loop.call_later(limit, _give_up, waiter) if limit is not None else None
         try:
-            async with asyncio.timeout(self.config.connect_timeout):
-                conn = await waiter
+            conn = await waiter
         except BaseException as exc:
-            if waiter.done() and not waiter.cancelled():  # handed something: pass it on
-                handed = waiter.result()
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                handed = waiter.result()  # handed something, then cancelled: pass it on
                 if handed is not None:
                     self._release(pool, handed)
                 else:
@@ -144,6 +154,9 @@ class AsyncTransport(TransportBase):
                 error = Timeout("no free connection in the pool", **self._where(request))
                 raise tag_failure(error, None) from None
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         if conn is not None:
             conn.reused = True
             return conn
