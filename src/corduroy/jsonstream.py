@@ -252,29 +252,37 @@ class AsyncArrayReader:
 
     async def items(self) -> AsyncIterator[Any]:
         """The items of the array, as :meth:`SyncArrayReader.items`."""
+        async for block in self.blocks():
+            for item in block:
+                yield item
+
+    async def blocks(self) -> AsyncIterator[list[Any]]:
+        """The items of the array, a list at a time (as they were split: no step of
+        an async generator per item, for a caller that keeps them all)."""
+        convert = self._convert
         start = self.splitter.array_at
         if start < 0 or not self._pending:
             async for item in ijson.items_async(self, self._key + ".item", use_float=True):
-                yield item if self._convert is None else self._convert(item)
+                yield [item if convert is None else convert(item)]
             return
         split = RowSplitter(self._decode)
         self._window.add(self._pending)
         data, self._pending = self._pending[start + 1 :], b""
         while True:
-            for item in _feed(split, data):
-                yield item
+            block = _feed(split, data)
+            if block:
+                yield block
             if split.done or split.failed:
                 break
             data = await self._stream.read(BLOCK)
             if not data:
-                for item in split.end():
-                    yield item
+                yield split.end()
                 break
             self._window.add(data)
         if split.failed:
             self._pending, self._synthetic = _resume(split), True
             async for item in ijson.items_async(self, "k.item", use_float=True):
-                yield item if self._convert is None else self._convert(item)
+                yield [item if convert is None else convert(item)]
         while data:
             data = await self._stream.read(BLOCK)
             self._window.add(data)

@@ -261,7 +261,9 @@ class View(Streamed):
         reader = AsyncArrayReader(stream, "rows", *self._row_codec())
         try:
             self._meta.update(await reader.read_head())
-            rows = [row async for row in reader.items()]
+            rows: list[Row] = []
+            async for block in reader.blocks():
+                rows.extend(block)
             self._meta.update(reader.tail())
         finally:
             await reader.aclose()
