@@ -48,18 +48,51 @@ async def close_idle_connections() -> None:
 
 
 class _Pool:
-    __slots__ = ("count", "idle", "waiters")
+    __slots__ = ("count", "deadlines", "idle", "timer", "waiters")
 
     def __init__(self) -> None:
         self.idle: list[Connection] = []
         self.count = 0
         # first come, first served: handed a released connection, or None for a free slot
         self.waiters: deque[asyncio.Future[Connection | None]] = deque()
+        # when each waiter gives up (in the same order: one timeout for all, so rising)
+        self.deadlines: deque[float] = deque()
+        #: one timer for the whole queue, at (or before) the first waiter's deadline
+        self.timer: asyncio.TimerHandle | None = None
+
+    def wait(
+        self, loop: asyncio.AbstractEventLoop, limit: float | None
+    ) -> asyncio.Future[Connection | None]:
+        """Queue for a connection; the future fails with ``TimeoutError`` after ``limit`` s.
+
+        A plain future and a single timer for the queue (re-armed only when it
+        fires) instead of a timer per wait: with more tasks than connections
+        this is on every request's path.
+        """
+        waiter: asyncio.Future[Connection | None] = loop.create_future()
+        self.waiters.append(waiter)
+        self.deadlines.append(loop.time() + limit if limit is not None else float("inf"))
+        if self.timer is None and limit is not None:
+            self.timer = loop.call_at(self.deadlines[0], self._expire, loop)
+        return waiter
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.timer = None
+        now = loop.time()
+        waiters, deadlines = self.waiters, self.deadlines
+        while waiters and (deadlines[0] <= now or waiters[0].done()):
+            waiter = waiters.popleft()
+            deadlines.popleft()
+            if not waiter.done():
+                waiter.set_exception(TimeoutError())
+        if waiters and deadlines[0] != float("inf"):
+            self.timer = loop.call_at(deadlines[0], self._expire, loop)
 
     def hand_over(self, conn: Connection | None) -> bool:
         """Give ``conn`` (or a free slot) to the first waiter; False if none waits."""
         while self.waiters:
             waiter = self.waiters.popleft()
+            self.deadlines.popleft()
             if not waiter.done():
                 waiter.set_result(conn)
                 return True
@@ -69,12 +102,6 @@ class _Pool:
         """A connection is gone: its slot goes to the first waiter, if any."""
         if not self.hand_over(None):
             self.count -= 1
-
-
-def _give_up(waiter: asyncio.Future[Connection | None]) -> None:
-    """No connection came in time: the waiter fails (the pool skips it from now on)."""
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 class AsyncTransport(TransportBase):
@@ -134,13 +161,7 @@ class AsyncTransport(TransportBase):
         if pool.count < self.config.max_connections and not pool.waiters:
             pool.count += 1
             return await self._connect(pool, request)
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Connection | None] = loop.create_future()
-        pool.waiters.append(waiter)
-        limit = self.config.connect_timeout
-        # a plain timer rather than asyncio.timeout(): this wait is on the hot path
-        # when more tasks than connections make requests
-        timer = loop.call_later(limit, _give_up, waiter) if limit is not None else None
+        waiter = pool.wait(asyncio.get_running_loop(), self.config.connect_timeout)
         try:
             conn = await waiter
         except BaseException as exc:
@@ -154,9 +175,6 @@ class AsyncTransport(TransportBase):
                 error = Timeout("no free connection in the pool", **self._where(request))
                 raise tag_failure(error, None) from None
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
         if conn is not None:
             conn.reused = True
             return conn

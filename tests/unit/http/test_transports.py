@@ -523,3 +523,39 @@ def test_forked_child_gets_its_own_connections(server: Server) -> None:
     assert transport.send(Request("GET", "/hello")).body == b"hello"
     assert server.connections == 2
     transport.close()
+
+
+def test_async_queue_for_a_connection_times_out_in_order_and_skips_cancelled(
+    server: Server,
+) -> None:
+    transport = AsyncTransport(server.url, HTTPConfig(max_connections=1, connect_timeout=0.3))
+
+    async def main() -> list[tuple[str, float]]:
+        held = await transport.send(Request("GET", "/big", stream=True))  # the only connection
+        began = time.monotonic()
+        outcomes: list[tuple[str, float]] = []
+
+        async def one(delay: float) -> None:
+            await asyncio.sleep(delay)
+            try:
+                await transport.send(Request("GET", "/hello"))
+                outcomes.append(("ok", time.monotonic() - began))
+            except Timeout:
+                outcomes.append(("timeout", time.monotonic() - began))
+
+        waiting = [asyncio.create_task(one(delay)) for delay in (0.0, 0.1, 0.2)]
+        cancelled = asyncio.create_task(one(0.05))
+        await asyncio.sleep(0.15)
+        cancelled.cancel()  # a waiter that gives up must not keep a place in the queue
+        await asyncio.gather(*waiting)
+        await held.stream.aclose()  # the connection comes back: the next request gets it
+        answer = await transport.send(Request("GET", "/hello"))
+        outcomes.append((answer.body.decode(), time.monotonic() - began))
+        return outcomes
+
+    outcomes = asyncio.run(main())
+    assert [what for what, _ in outcomes] == ["timeout", "timeout", "timeout", "hello"]
+    times = [at for _, at in outcomes[:3]]
+    assert times == sorted(times)  # each waiter gives up 0.3 s after it started waiting
+    for started, at in zip((0.0, 0.1, 0.2), times, strict=True):
+        assert 0.25 <= at - started < 1.0
