@@ -226,7 +226,7 @@ class RequestReplica:
     ``return db.get(id, callback=self.done)``.
     """
 
-    __slots__ = ("_done", "body", "headers", "method", "url")
+    __slots__ = ("_conn", "_done", "_request", "method")
 
     def __init__(
         self, request: Request | None, conn: Connection, done: asyncio.Future[None]
@@ -234,16 +234,30 @@ class RequestReplica:
         if request is None:  # the call was answered without a request (e.g. ``get([])``)
             request = Request("", "")
         self.method = request.method
-        self.url = conn.url_for(request)
-        self.headers = Headers(
-            (name, "<redacted>" if name.lower() in _REDACTED_HEADERS else value)
-            for name, value in request.headers
-        )
-        body = request.body
-        self.body: bytes | None = body if isinstance(body, bytes) else None
-        if self.body is not None and _secret_body(request):
-            self.body = b"<redacted>"
+        self._request = request  # url, headers and body are made when first read
+        self._conn = conn
         self._done = done
+
+    @property
+    def url(self) -> str:
+        """The request's url, without credentials."""
+        return self._conn.url_for(self._request)
+
+    @property
+    def headers(self) -> Headers:
+        """The request's own headers, with credentials redacted."""
+        return Headers(
+            (name, "<redacted>" if name.lower() in _REDACTED_HEADERS else value)
+            for name, value in self._request.headers
+        )
+
+    @property
+    def body(self) -> bytes | None:
+        """The request body (``None`` if streamed), ``b"<redacted>"`` if it holds a password."""
+        body = self._request.body
+        if not isinstance(body, bytes):
+            return None
+        return b"<redacted>" if _secret_body(self._request) else body
 
     @property
     def done(self) -> bool:
