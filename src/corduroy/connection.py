@@ -222,6 +222,8 @@ class Connection:
         return transport
 
     def _sync_for(self, node: Node, probe: bool = False) -> SyncTransport:
+        if not probe and node.sync is not None:  # every request: no import, no lock
+            return node.sync
         from .http.sync_pool import SyncTransport
 
         transport: SyncTransport = self._transport(
@@ -230,6 +232,8 @@ class Connection:
         return transport
 
     def _async_for(self, node: Node, probe: bool = False) -> AsyncTransport:
+        if not probe and node.async_ is not None:
+            return node.async_
         from .http.async_pool import AsyncTransport
 
         transport: AsyncTransport = self._transport(

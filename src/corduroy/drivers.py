@@ -20,10 +20,9 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeVar
 
-import orjson
-
 from .connection import Connection
 from .errors import CouchError, HTTPError, error_class_for
+from .http.jsonexact import loads
 from .http.messages import Headers, Request, Response
 from .ops.base import Op
 from .status import Status
@@ -74,8 +73,8 @@ def _decode_error_body(body: bytes) -> Any:
     if not body:
         return None
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
+        return loads(body)
+    except ValueError:
         return body.decode("utf-8", "replace")
 
 

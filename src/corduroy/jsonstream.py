@@ -23,8 +23,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import ijson
-import orjson
 
+from .http.jsonexact import loads
 from .rowsplit import RowSplitter
 
 __all__ = ["AsyncArrayReader", "HeadSplitter", "SyncArrayReader", "parse_tail"]
@@ -70,8 +70,8 @@ class HeadSplitter:
             prefix = buf[:idx].rstrip(_WS).rstrip(b",")
             if pos < len(buf) and buf[pos] == ord("[") and prefix.lstrip(_WS)[:1] == b"{":
                 try:
-                    head = orjson.loads(prefix + b"}")
-                except orjson.JSONDecodeError:
+                    head = loads(prefix + b"}")
+                except ValueError:
                     head = None
                 if isinstance(head, dict):
                     self.head = head
@@ -81,8 +81,8 @@ class HeadSplitter:
 
     def _whole(self, buf: bytes) -> None:
         try:
-            whole = orjson.loads(buf)
-        except orjson.JSONDecodeError:
+            whole = loads(buf)
+        except ValueError:
             whole = None
         self.head = whole if isinstance(whole, dict) else {}
 
@@ -100,8 +100,8 @@ def parse_tail(window: bytes, start: int = 0) -> dict[str, Any]:
             rest = rest[1:]
         if rest.endswith(b"}"):
             try:
-                tail = orjson.loads(b"{" + rest)
-            except orjson.JSONDecodeError:
+                tail = loads(b"{" + rest)
+            except ValueError:
                 tail = None
             if isinstance(tail, dict):
                 return tail

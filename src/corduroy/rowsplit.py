@@ -26,13 +26,12 @@ rows; it raises ``ValueError`` for bytes that are not such an array.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from .http.jsonexact import has_long_digit_run
+from .http.jsonexact import loads
 
 __all__ = ["RowSplitter"]
 
@@ -49,9 +48,7 @@ _HAND_OVER = 1 << 20
 
 
 def _decode(data: bytes) -> Any:
-    if has_long_digit_run(data):
-        return json.loads(data)
-    return orjson.loads(data)
+    return loads(data)
 
 
 def _skip_ws(buf: bytes, pos: int) -> int:

@@ -6,9 +6,11 @@ import pytest
 
 from corduroy import Couch
 from corduroy.errors import InvalidInput
-from corduroy.http.jsonexact import exact_ints, has_long_digit_run, loads
+from corduroy.http.jsonexact import exact_ints, loads
 from corduroy.http.messages import Headers, Response
 from corduroy.ops.base import db_path, dumps, validate_db_name, validate_id
+from corduroy.ops.changes import LineSplitter
+from corduroy.rowsplit import RowSplitter
 
 #: nothing listens here: a call that got as far as connecting would fail differently
 NOWHERE = "http://127.0.0.1:9/"
@@ -117,9 +119,14 @@ def test_integers_beyond_2_53_are_decoded_exactly(number: int) -> None:
     assert loads(body.decode()) == decoded
 
 
-def test_exact_decoding_only_when_needed() -> None:
-    assert not has_long_digit_run(b'{"n":123456789012345678}')  # 18 digits: orjson is exact
-    assert has_long_digit_run(b'{"n":1234567890123456789}')
+def test_big_integers_stay_exact_in_feeds_and_row_blocks_too() -> None:
+    lines = LineSplitter().feed(b'{"seq":1,"id":"a","doc":{"n":%d}}\n' % 2**70)
+    assert lines[0]["doc"]["n"] == 2**70 and type(lines[0]["doc"]["n"]) is int
+    rows = RowSplitter()
+    got = rows.feed(b'{"id":"a","value":%d},{"id":"b","value":%d}]}' % (-(2**80), 2**64))
+    assert got + rows.end() == [{"id": "a", "value": -(2**80)}, {"id": "b", "value": 2**64}]
     assert loads(b'{"s":"1234567890123456789012"}') == {"s": "1234567890123456789012"}
+    with pytest.raises(ValueError, match="not JSON"):
+        loads(b'{"n": NaN}')
     value = {"a": [1, 2], "b": "c"}
     assert exact_ints(value) is value  # nothing to change: no copy

@@ -18,10 +18,9 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from ..document import AttrDict, Document
 from ..errors import Conflict, HTTPError, InvalidInput, NotFound, TransportError
+from ..http.jsonexact import loads
 from ..http.messages import Request
 from .base import JSON_HEADERS, Op, doc_path, dumps, json_request, query_string
 from .documents import DbRef
@@ -179,7 +178,7 @@ class LineSplitter:
         for line in lines:
             line = line.strip().rstrip(b",")
             if line:
-                record = orjson.loads(line)
+                record = loads(line)
                 if isinstance(record, dict):
                     records.append(record)
         return records
