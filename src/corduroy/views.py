@@ -206,6 +206,30 @@ def rows_decoder(doc_class: type[Document] = Document) -> Callable[[bytes], list
     return rows
 
 
+_PAGE_DECODERS: dict[type[Row], msgspec.json.Decoder[Any]] = {}
+
+
+def page_rows(body: bytes, doc_class: type[Document] = Document) -> tuple[list[Row], Any]:
+    """The ``rows`` and ``update_seq`` of a whole view response, decoded straight into rows."""
+    cls = row_class(doc_class)
+    decoder = _PAGE_DECODERS.get(cls)
+    if decoder is None:
+        page = msgspec.defstruct(
+            "Page", [("rows", list[cls], []), ("update_seq", Any, None)]  # type: ignore[valid-type]
+        )
+        decoder = _PAGE_DECODERS[cls] = msgspec.json.Decoder(page)
+    try:
+        decoded = decoder.decode(body)
+    except msgspec.ValidationError:  # rows with other fields (or not rows): the general way
+        whole = loads(body) if body else {}
+        if not isinstance(whole, Mapping):
+            raise TransportError(f"a view answered {body[:200]!r}, not an object") from None
+        return rows_from(whole.get("rows", []), doc_class), whole.get("update_seq")
+    except msgspec.DecodeError as exc:
+        raise TransportError(f"a view answered bytes that are not JSON: {exc}") from None
+    return decoded.rows, decoded.update_seq
+
+
 def rows_from(items: Any, doc_class: type[Document] = Document) -> list[Row]:
     """Rows from decoded JSON (a list of objects); a clear error for anything else."""
     make = row_class(doc_class).from_mapping

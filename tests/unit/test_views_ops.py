@@ -13,7 +13,7 @@ from corduroy import BadRequest, Document, InvalidInput, NotFound, Row, Transpor
 from corduroy.errors import HTTPError
 from corduroy.ops import views as ops
 from corduroy.ops.documents import DbRef
-from corduroy.views import rows_from
+from corduroy.views import page_rows, rows_from
 from unit.test_views_support import (
     FakeAsyncStream,
     FakeStream,
@@ -302,6 +302,19 @@ def test_rows_of_a_database_with_its_own_document_class() -> None:
     assert isinstance(row, Row) and isinstance(row, Mapping)
     (deleted,) = rows_from([{"id": "x", "key": "x", "value": {"deleted": True}, "doc": None}])
     assert deleted.doc is None and deleted.value.deleted is True and "doc" in deleted
+
+
+def test_a_page_read_whole_decodes_rows_with_any_fields() -> None:
+    rows, seq = page_rows(b'{"total_rows":2,"offset":0,"rows":[{"id":"a","key":1,"value":2}],'
+                          b'"update_seq":"9-g1AAA"}')  # fmt: skip
+    assert (rows, seq) == ([{"id": "a", "key": 1, "value": 2}], "9-g1AAA")
+    assert type(rows[0]) is Row
+    rows, seq = page_rows(b'{"rows":[{"key":null,"value":3,"node":"n1"}]}')  # another field
+    assert rows[0]["node"] == "n1" and rows[0].value == 3 and seq is None
+    with pytest.raises(TransportError, match="not an object"):
+        page_rows(b"[1,2]")
+    with pytest.raises(TransportError, match="not JSON"):
+        page_rows(b"<html>")
 
 
 def test_rows_that_are_not_objects_are_a_clear_error() -> None:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from ..document import AttrDict
 from ..errors import HTTPError, InvalidInput
 from ..http.messages import Request
-from ..views import Row, View, rows_from
+from ..views import Row, View, page_rows
 from .base import JSON_HEADERS, Op, dumps, query_string
 from .documents import DbRef
 
@@ -139,8 +139,7 @@ def view_page(db: DbRef, name: str, options: Mapping[str, Any]) -> Op[tuple[list
     """One page of a view read whole (for ``iterview``): its rows and ``update_seq``."""
     path, _ = view_path(db, name)
     response = yield view_query(path, options, stream=False)
-    body = response.json() or {}
-    return rows_from(body.get("rows", []), db.doc_class), body.get("update_seq")
+    return page_rows(response.body, db.doc_class)
 
 
 def _same_key(a: Any, b: Any) -> bool:
