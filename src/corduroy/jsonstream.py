@@ -151,8 +151,10 @@ class _Window:
         return parse_tail(window, max(start, 0))
 
 
-class SyncArrayReader:
-    """Wraps a blocking body (``read(n)``/``close()``) for ``ijson.items``."""
+class _ArrayReader:
+    """What both readers share: the head splitter, the window kept for the tail, and how
+    items are decoded (``decode``: a block of ``[item, ...]`` bytes; ``convert``: an item
+    ijson read, made what ``decode`` makes)."""
 
     def __init__(
         self,
@@ -169,6 +171,13 @@ class SyncArrayReader:
         self.splitter = HeadSplitter(key)
         self._key = key
         self._synthetic = False  # _pending is not body bytes (don't count it in the window)
+
+    def tail(self) -> dict[str, Any]:
+        return self._window.tail(self.splitter.array_at)
+
+
+class SyncArrayReader(_ArrayReader):
+    """Wraps a blocking body (``read(n)``/``close()``) for ``ijson.items``."""
 
     def items(self) -> Iterator[Any]:
         """The items of the array, split many at a time; ijson takes over for any
@@ -224,31 +233,13 @@ class SyncArrayReader:
         self._window.add(data)
         return data
 
-    def tail(self) -> dict[str, Any]:
-        return self._window.tail(self.splitter.array_at)
 
     def close(self) -> None:
         self._stream.close()
 
 
-class AsyncArrayReader:
+class AsyncArrayReader(_ArrayReader):
     """Wraps an asyncio body (``await read(n)``/``aclose()``) for ``ijson.items_async``."""
-
-    def __init__(
-        self,
-        stream: Any,
-        key: str,
-        decode: Callable[[bytes], list[Any]] | None = None,
-        convert: Callable[[Any], Any] | None = None,
-    ) -> None:
-        self._stream = stream
-        self._decode = decode
-        self._convert = convert
-        self._pending = b""
-        self._window = _Window()
-        self.splitter = HeadSplitter(key)
-        self._key = key
-        self._synthetic = False
 
     async def items(self) -> AsyncIterator[Any]:
         """The items of the array, as :meth:`SyncArrayReader.items`."""
@@ -310,8 +301,6 @@ class AsyncArrayReader:
         self._window.add(data)
         return data
 
-    def tail(self) -> dict[str, Any]:
-        return self._window.tail(self.splitter.array_at)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
