@@ -233,7 +233,6 @@ class SyncArrayReader(_ArrayReader):
         self._window.add(data)
         return data
 
-
     def close(self) -> None:
         self._stream.close()
 
@@ -300,7 +299,6 @@ class AsyncArrayReader(_ArrayReader):
             data = await self._stream.read(n if n > 0 else CHUNK)
         self._window.add(data)
         return data
-
 
     async def aclose(self) -> None:
         await self._stream.aclose()

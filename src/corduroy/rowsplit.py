@@ -47,10 +47,6 @@ _TRIES = 3
 _HAND_OVER = 1 << 20
 
 
-def _decode(data: bytes) -> Any:
-    return loads(data)
-
-
 def _skip_ws(buf: bytes, pos: int) -> int:
     while pos < len(buf) and buf[pos] in _WS:
         pos += 1
@@ -63,7 +59,7 @@ class RowSplitter:
     __slots__ = ("_buf", "_cut", "_decode", "_uncut", "_wait", "_window", "done", "failed")
 
     def __init__(self, decode: Callable[[bytes], list[Any]] | None = None) -> None:
-        self._decode = decode or _decode
+        self._decode = decode or loads
         #: bytes not split yet: they start at an item or whitespace before one
         self._buf = b""
         #: don't try again before the buffer holds this many bytes

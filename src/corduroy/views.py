@@ -19,6 +19,7 @@ released.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, ClassVar
 
@@ -173,53 +174,44 @@ class Row(msgspec.Struct, forbid_unknown_fields=True, dict=True):
 
 Mapping.register(Row)
 
-_ROW_CLASSES: dict[type[Document], type[Row]] = {Document: Row}
-_ROW_DECODERS: dict[type[Row], msgspec.json.Decoder[list[Row]]] = {}
-
-
+@functools.cache
 def row_class(doc_class: type[Document] = Document) -> type[Row]:
     """The ``Row`` class whose ``doc`` is a ``doc_class`` (made once per class)."""
-    cls = _ROW_CLASSES.get(doc_class)
-    if cls is None:
-        cls = _ROW_CLASSES[doc_class] = type(
-            f"Row[{doc_class.__name__}]", (Row,), {"doc_class": doc_class}
-        )
-    return cls
+    if doc_class is Document:
+        return Row
+    return type(f"Row[{doc_class.__name__}]", (Row,), {"doc_class": doc_class})
 
 
+@functools.cache
+def _decoders(doc_class: type[Document]) -> tuple[msgspec.json.Decoder[Any], ...]:
+    """msgspec decoders for ``[row, ...]`` and for a whole view page, per document class."""
+    cls = row_class(doc_class)
+    rows = list[cls]  # type: ignore[valid-type]
+    page = msgspec.defstruct("Page", [("rows", rows, []), ("update_seq", Any, None)])
+    return msgspec.json.Decoder(rows), msgspec.json.Decoder(page)
+
+
+@functools.cache
 def rows_decoder(doc_class: type[Document] = Document) -> Callable[[bytes], list[Row]]:
     """Decode ``[row, ...]`` bytes into rows; raises ``ValueError`` on bad JSON."""
-    cls = row_class(doc_class)
-    decoder = _ROW_DECODERS.get(cls)
-    if decoder is None:
-        decoder = _ROW_DECODERS[cls] = msgspec.json.Decoder(list[cls])  # type: ignore[valid-type]
-    decode = decoder.decode
+    decode = _decoders(doc_class)[0].decode
 
     def rows(data: bytes) -> list[Row]:
         try:
-            return decode(data)
+            result: list[Row] = decode(data)
         except msgspec.ValidationError:  # JSON, but a row with other fields: keep them
             return rows_from(loads(data), doc_class)
         except msgspec.DecodeError as exc:
             raise ValueError(str(exc)) from None
+        return result
 
     return rows
 
 
-_PAGE_DECODERS: dict[type[Row], msgspec.json.Decoder[Any]] = {}
-
-
 def page_rows(body: bytes, doc_class: type[Document] = Document) -> tuple[list[Row], Any]:
     """The ``rows`` and ``update_seq`` of a whole view response, decoded straight into rows."""
-    cls = row_class(doc_class)
-    decoder = _PAGE_DECODERS.get(cls)
-    if decoder is None:
-        page = msgspec.defstruct(
-            "Page", [("rows", list[cls], []), ("update_seq", Any, None)]  # type: ignore[valid-type]
-        )
-        decoder = _PAGE_DECODERS[cls] = msgspec.json.Decoder(page)
     try:
-        decoded = decoder.decode(body)
+        decoded = _decoders(doc_class)[1].decode(body)
     except msgspec.ValidationError:  # rows with other fields (or not rows): the general way
         whole = loads(body) if body else {}
         if not isinstance(whole, Mapping):
