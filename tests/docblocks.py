@@ -8,8 +8,10 @@ right after a python block is the exact output it must print. With
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
@@ -33,3 +35,15 @@ def run_markdown(text: str, namespace: dict[str, Any], name: str, *, silent: boo
         elif silent:
             assert out.getvalue() == "", f"{name} block {index} printed:\n{out.getvalue()}"
     return compared
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load_example(name: str) -> Any:
+    """``examples/<name>.py`` imported as a module (the examples are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

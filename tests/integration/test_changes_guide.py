@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import re
-from pathlib import Path
 
 from corduroy import Database
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_example(name: str) -> object:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from docblocks import load_example
 
 
 def test_guide_changes_example(tmp_db: Database) -> None:
     example = load_example("guide_changes")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        example.main(tmp_db)  # type: ignore[attr-defined]
+        example.main(tmp_db)
     lines = out.getvalue().splitlines()
     seq = r"\S+"  # an int on pouchdb-server, an opaque string on CouchDB 2+
     assert re.fullmatch(seq, lines[0])

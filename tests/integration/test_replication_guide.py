@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import uuid
-from pathlib import Path
 
 from corduroy import Couch
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_example(name: str) -> object:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from docblocks import load_example
 
 
 def test_guide_replication_example(couch: Couch, couchdb_url: str) -> None:
@@ -27,7 +16,7 @@ def test_guide_replication_example(couch: Couch, couchdb_url: str) -> None:
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
-            example.main(couch, prefix, couchdb_url)  # type: ignore[attr-defined]
+            example.main(couch, prefix, couchdb_url)
     finally:
         for name in ("olddb", "newdb", "localdb", "remotedb"):
             with contextlib.suppress(Exception):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 import corduroy
 from corduroy import Couch, Database, NotFound
-from docblocks import run_markdown
+from docblocks import load_example, run_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,10 +35,7 @@ GUIDE_LINES = [
 
 
 def test_guide_views_example_prints_the_guides_output(tmp_db: Database) -> None:
-    spec = importlib.util.spec_from_file_location("guide_views", ROOT / "examples/guide_views.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example("guide_views")
     module.setup(tmp_db)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
