@@ -208,14 +208,18 @@ def rows_decoder(doc_class: type[Document] = Document) -> Callable[[bytes], list
     return rows
 
 
-def page_rows(body: bytes, doc_class: type[Document] = Document) -> tuple[list[Row], Any]:
+def page_rows(
+    body: bytes | bytearray, doc_class: type[Document] = Document
+) -> tuple[list[Row], Any]:
     """The ``rows`` and ``update_seq`` of a whole view response, decoded straight into rows."""
     try:
         decoded = _decoders(doc_class)[1].decode(body)
     except msgspec.ValidationError:  # rows with other fields (or not rows): the general way
         whole = loads(body) if body else {}
         if not isinstance(whole, Mapping):
-            raise TransportError(f"a view answered {body[:200]!r}, not an object") from None
+            raise TransportError(
+                f"a view answered {bytes(body[:200])!r}, not an object"
+            ) from None
         return rows_from(whole.get("rows", []), doc_class), whole.get("update_seq")
     except msgspec.DecodeError as exc:
         raise TransportError(f"a view answered bytes that are not JSON: {exc}") from None

@@ -182,6 +182,22 @@ def test_save_a_list_reports_conflicts(tmp_db: Database, convention: str) -> Non
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
+def test_large_answers_arrive_whole(tmp_db: Database, convention: str) -> None:
+    # answers over wire.DIRECT_MIN are received into one buffer of their length
+    docs: list[Any] = [{"_id": f"big{i:05d}", "n": i} for i in range(5000)]
+    outcome = call(convention, lambda **kw: tmp_db.save(docs, **kw))
+    assert repr(outcome) == "<Success: 5000 docs updated>"
+    assert all(doc["_rev"].startswith("1-") for doc in docs)
+    large = {"_id": "large", "text": "é" * 200_000, "list": list(range(20_000))}
+    call(convention, lambda **kw: tmp_db.save(large, **kw))
+    got = call(convention, lambda **kw: tmp_db.get("large", **kw))
+    assert got == large and type(got) is Document
+    fetched = call(convention, lambda **kw: tmp_db.get([d["_id"] for d in docs], **kw))
+    assert [d.n for d in fetched] == list(range(5000))
+    assert [d["_rev"] for d in fetched] == [d["_rev"] for d in docs]
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
 def test_save_one_with_a_stale_rev_raises(tmp_db: Database, convention: str) -> None:
     doc = {"_id": "d", "v": 1}
     tmp_db.save(doc)

@@ -305,7 +305,7 @@ class AsyncTransport(TransportBase):
                 await stream.aclose()
         else:
             response = Response(
-                parser.status, Headers(parser.headers), parser.take(), reason=parser.reason
+                parser.status, Headers(parser.headers), parser.take_whole(), reason=parser.reason
             )
             self._release(pool, conn)
         return response
@@ -314,7 +314,7 @@ class AsyncTransport(TransportBase):
         self, conn: Connection, request: Request, head: bytes, idle_limit: float | None
     ) -> None:
         parser = conn.parser
-        parser.start(request.method == "HEAD")
+        parser.start(request.method == "HEAD", not request.stream)
         conn.streaming = request.stream
         conn.wake_on = HEAD if request.stream else COMPLETE
         if conn.closed:

@@ -170,20 +170,35 @@ class Response:
 
     ``body`` holds the whole body, unless the request asked to ``stream``: then
     ``body`` is ``b""`` and ``stream`` is a :class:`SyncBody` or :class:`AsyncBody`.
+    A large body arrives in one ``bytearray`` of its length (see
+    ``wire.DIRECT_MIN``); ``data`` gives it as received, ``body`` as ``bytes``
+    (made, with one copy, on first read) and :meth:`json` decodes it in place.
     """
 
     status: int
     headers: Headers
-    body: bytes = b""
+    _body: bytes | bytearray = b""
     stream: Any = None
     reason: str = ""
     _json: Any = field(default=None, repr=False)
     _decoded: bool = field(default=False, repr=False)
 
+    @property
+    def body(self) -> bytes:
+        body = self._body
+        if type(body) is not bytes:
+            body = self._body = bytes(body)
+        return body
+
+    @property
+    def data(self) -> bytes | bytearray:
+        """The body as received: no copy (what JSON decoding reads)."""
+        return self._body
+
     def json(self) -> Any:
         """The body decoded as JSON (cached); ``None`` for an empty body."""
         if not self._decoded:
-            self._json = loads(self.body) if self.body else None
+            self._json = loads(self._body) if self._body else None
             self._decoded = True
         return self._json
 

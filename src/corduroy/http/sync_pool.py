@@ -326,7 +326,7 @@ class SyncTransport(TransportBase):
                 stream.close()
         else:
             response = Response(
-                parser.status, Headers(parser.headers), parser.take(), reason=parser.reason
+                parser.status, Headers(parser.headers), parser.take_whole(), reason=parser.reason
             )
             self._release(conn)
         return response
@@ -345,7 +345,7 @@ class SyncTransport(TransportBase):
         """Send the request, then read the head (``stream``) or the whole response."""
         sock = conn.sock
         parser = conn.parser
-        parser.start(request.method == "HEAD")
+        parser.start(request.method == "HEAD", not request.stream)
         conn.set_timeout(timeout)
         body = request.body
         try:
@@ -373,11 +373,18 @@ class SyncTransport(TransportBase):
         feed = parser.feed
         try:
             while not parser.complete and not (stream and parser.headers_complete):
-                data = recv(_RECV_SIZE)
-                if data:
-                    feed(data)
+                room = parser.room
+                if room is not None:  # a large body: straight into its own buffer
+                    got = sock.recv_into(room)
+                    if got:
+                        parser.advance(got)
+                        continue
                 else:
-                    parser.feed_eof()
+                    data = recv(_RECV_SIZE)
+                    if data:
+                        feed(data)
+                        continue
+                parser.feed_eof()
         except (TimeoutError, BlockingIOError):
             raise Timeout("timed out waiting for the response", **self._where(request)) from None
         except (OSError, IncompleteResponse) as exc:

@@ -139,7 +139,7 @@ def view_page(db: DbRef, name: str, options: Mapping[str, Any]) -> Op[tuple[list
     """One page of a view read whole (for ``iterview``): its rows and ``update_seq``."""
     path, _ = view_path(db, name)
     response = yield view_query(path, options, stream=False)
-    return page_rows(response.body, db.doc_class)
+    return page_rows(response.data, db.doc_class)
 
 
 def _same_key(a: Any, b: Any) -> bool:

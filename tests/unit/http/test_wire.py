@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from corduroy.errors import InvalidInput
-from corduroy.http.messages import Request
+from corduroy.http.messages import Headers, Request, Response
 from corduroy.http.wire import (
+    DIRECT_MIN,
     LAST_CHUNK,
     IncompleteResponse,
     ParseError,
@@ -214,3 +215,94 @@ def test_transfer_encoding_wins_over_content_length() -> None:
         b"5\r\nhello\r\n0\r\n\r\n"
     )
     assert p.complete and p.take() == b"hello"
+
+
+# A large body taken whole is received into one buffer of its announced length.
+
+BIG = bytes(range(256)) * (DIRECT_MIN // 256 + 3)  # a little over DIRECT_MIN
+
+
+def big_response(body: bytes = BIG, extra_head: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%b\r\n%b" % (len(body), extra_head, body)
+
+
+@pytest.mark.parametrize("step", [0, 1000, 65536, 100_003])
+def test_large_body_taken_whole_arrives_in_one_buffer(step: int) -> None:
+    p = ResponseParser()
+    p.start(whole=True)
+    feed_all(p, big_response(), step)
+    assert p.complete and p.keep_alive and p.buffered == len(BIG)
+    body = p.take_whole()
+    assert type(body) is bytearray and body == BIG and p.buffered == 0
+    p.start(whole=True)  # the parser reads the next response on the connection
+    p.feed(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}")
+    assert (p.status, p.complete, p.take_whole()) == (404, True, b"{}")
+
+
+def test_large_body_received_through_room_and_advance() -> None:
+    p = ResponseParser()
+    p.start(whole=True)
+    raw = big_response()
+    head_and_some = raw.index(b"\r\n\r\n") + 4 + 10
+    p.feed(raw[:head_and_some])
+    rest = memoryview(raw)[head_and_some:]
+    while not p.complete:
+        room = p.room
+        assert room is not None
+        n = min(len(room), 70_000, len(rest))
+        room[:n] = rest[:n]
+        rest = rest[n:]
+        p.advance(n)
+    assert p.room is None and p.take_whole() == BIG and p.keep_alive
+
+
+def test_large_body_ending_early_is_incomplete() -> None:
+    p = ResponseParser()
+    p.start(whole=True)
+    p.feed(big_response()[: len(BIG) // 2])
+    with pytest.raises(IncompleteResponse):
+        p.feed_eof()
+
+
+def test_bytes_beyond_the_content_length_make_the_connection_unusable() -> None:
+    p = ResponseParser()
+    p.start(whole=True)
+    raw = big_response()
+    p.feed(raw[:1000])
+    p.feed(raw[1000:] + b"HTTP/1.1 200 OK\r\n")  # more than announced
+    assert p.complete and not p.keep_alive and p.take_whole() == BIG
+
+
+def test_large_body_respects_connection_close() -> None:
+    p = ResponseParser()
+    p.start(whole=True)
+    p.feed(big_response(extra_head=b"Connection: close\r\n"))
+    assert p.complete and not p.keep_alive and p.take_whole() == BIG
+
+
+@pytest.mark.parametrize(
+    ("whole", "head"),
+    [(False, b""), (True, b"Transfer-Encoding: chunked\r\n")],
+    ids=["streamed", "chunked"],
+)
+def test_large_body_not_taken_whole_or_chunked_uses_chunks(whole: bool, head: bytes) -> None:
+    p = ResponseParser()
+    p.start(whole=whole)
+    if head:
+        chunks = b"".join(encode_chunk(BIG[i : i + 50_000]) for i in range(0, len(BIG), 50_000))
+        p.feed(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + chunks + LAST_CHUNK)
+    else:
+        p.feed(big_response())
+    assert p.room is None and p.complete
+    assert p.take(5) == BIG[:5]  # read in pieces, as a stream does
+    rest = p.take_whole()
+    assert type(rest) is bytes and rest == BIG[5:]
+
+
+def test_response_body_is_bytes_and_json_reads_the_buffer() -> None:
+    data = bytearray(b'{"rows": [' + b",".join(b"%d" % i for i in range(100_000)) + b"]}")
+    response = Response(200, Headers(), data)
+    assert response.data is data  # as received, no copy
+    assert response.json()["rows"][-1] == 99_999
+    body = response.body
+    assert type(body) is bytes and body == data and response.body is body
