@@ -17,7 +17,7 @@ db: Database
 
 async def setup(job: common.Job) -> None:
     global couch, db
-    couch = Couch(job["url"])
+    couch = Couch(job["url"], max_connections=int(__import__("os").environ.get("MAXC", "10")))
     db = couch[job["db"]]
 
 

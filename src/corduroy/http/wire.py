@@ -170,12 +170,10 @@ class ResponseParser:
     """
 
     __slots__ = (
-        "_chunked",
         "_chunks",
         "_direct",
         "_filled",
         "_head",
-        "_length",
         "_parser",
         "_reason",
         "_stale",
@@ -204,8 +202,6 @@ class ResponseParser:
         self._whole = whole
         self._direct: bytearray | None = None
         self._filled = 0
-        self._length = -1
-        self._chunked = False
         self._reason = b""
         self._chunks.clear()
         self.status = 0
@@ -223,7 +219,7 @@ class ResponseParser:
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Parse more bytes; raises :class:`ParseError` on malformed input."""
         self.received = True
-        if self._direct is not None and not self.complete:
+        if self._direct is not None:  # llhttp has handed the body over to us
             self._copy(data)
             return
         try:
@@ -231,6 +227,37 @@ class ResponseParser:
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self._stale = True
             raise ParseError(f"malformed HTTP response: {exc}") from None
+        if self._whole and not self.complete and self.headers_complete:
+            self._whole = False  # decided once per response, and only for one still arriving
+            self._receive_directly()
+
+    def _receive_directly(self) -> None:
+        """Receive the rest of a large body straight into one buffer of its length.
+
+        No list of chunks to join and no copy of each chunk by llhttp: a 1.4 MB
+        answer touches 220 fewer pages. Only for a ``Content-Length`` body
+        between ``DIRECT_MIN`` and ``DIRECT_MAX`` bytes.
+        """
+        length = -1
+        for name, value in self.headers:
+            key = name.lower()
+            if key == "transfer-encoding":
+                return
+            if key == "content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    return
+        if not DIRECT_MIN <= length <= DIRECT_MAX or self._head:
+            return
+        direct = self._direct = bytearray(length)
+        self.keep_alive = self._parser.should_keep_alive()
+        filled = 0
+        for chunk in self._chunks:
+            direct[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+        self._chunks.clear()
+        self._filled = filled
 
     def feed_eof(self) -> None:
         """The peer closed the connection: ends a close-delimited body.
@@ -337,14 +364,6 @@ class ResponseParser:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
-        size = len(name)
-        if size == 14 and name.lower() == b"content-length":
-            try:
-                self._length = int(value)
-            except ValueError:
-                pass
-        elif size == 17 and name.lower() == b"transfer-encoding":
-            self._chunked = True
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
@@ -358,16 +377,8 @@ class ResponseParser:
             self.keep_alive = self._parser.should_keep_alive()
             self.complete = True
             self._stale = True
-        elif self._whole and DIRECT_MIN <= self._length <= DIRECT_MAX and not self._chunked:
-            # one buffer of the announced length, filled in place: no chunk list to
-            # join, no copy per chunk by llhttp (a 1.4 MB answer: 220 page faults fewer)
-            self._direct = bytearray(self._length)
-            self.keep_alive = self._parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
-        if self._direct is not None:
-            self._copy(body)
-            return
         if not self.complete:
             self._chunks.append(body)
             self.buffered += len(body)

@@ -233,7 +233,9 @@ def test_large_body_taken_whole_arrives_in_one_buffer(step: int) -> None:
     feed_all(p, big_response(), step)
     assert p.complete and p.keep_alive and p.buffered == len(BIG)
     body = p.take_whole()
-    assert type(body) is bytearray and body == BIG and p.buffered == 0
+    # a body that came in one piece is taken as it is (one chunk, nothing to join)
+    assert type(body) is (bytes if step == 0 else bytearray)
+    assert body == BIG and p.buffered == 0
     p.start(whole=True)  # the parser reads the next response on the connection
     p.feed(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}")
     assert (p.status, p.complete, p.take_whole()) == (404, True, b"{}")
@@ -276,7 +278,9 @@ def test_bytes_beyond_the_content_length_make_the_connection_unusable() -> None:
 def test_large_body_respects_connection_close() -> None:
     p = ResponseParser()
     p.start(whole=True)
-    p.feed(big_response(extra_head=b"Connection: close\r\n"))
+    raw = big_response(extra_head=b"Connection: close\r\n")
+    p.feed(raw[:1000])
+    p.feed(raw[1000:])
     assert p.complete and not p.keep_alive and p.take_whole() == BIG
 
 
@@ -288,12 +292,17 @@ def test_large_body_respects_connection_close() -> None:
 def test_large_body_not_taken_whole_or_chunked_uses_chunks(whole: bool, head: bytes) -> None:
     p = ResponseParser()
     p.start(whole=whole)
-    if head:
+    if head:  # pouchdb-server sends Content-Length too: the chunked framing wins
         chunks = b"".join(encode_chunk(BIG[i : i + 50_000]) for i in range(0, len(BIG), 50_000))
-        p.feed(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + chunks + LAST_CHUNK)
+        raw = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%b\r\n%b%b" % (
+            len(BIG), head, chunks, LAST_CHUNK
+        )
     else:
-        p.feed(big_response())
-    assert p.room is None and p.complete
+        raw = big_response()
+    p.feed(raw[:1000])
+    assert p.room is None
+    p.feed(raw[1000:])
+    assert p.complete
     assert p.take(5) == BIG[:5]  # read in pieces, as a stream does
     rest = p.take_whole()
     assert type(rest) is bytes and rest == BIG[5:]
