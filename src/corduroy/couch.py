@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -14,7 +14,7 @@ from .auth import Auth, BasicAuth, JWTAuth, SessionAuth, TokenSupplier
 from .config import defaults
 from .connection import Connection, ServerUrl, make_ssl_context, parse_server_url
 from .document import Document
-from .drivers import Callback, dispatch
+from .drivers import Callback, blocking_only, dispatch
 from .errors import InvalidInput
 from .http.config import HTTPConfig, as_policy
 from .http.retry import RetryPolicy
@@ -181,6 +181,21 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
             if db is None:
                 db = self._dbs[name] = Database(name, couch=self)
             return db
+
+    def __contains__(self, name: object) -> bool:
+        """``name in couch``: whether database ``name`` exists (a blocking ``HEAD``)."""
+        blocking_only("name in couch")
+        if not isinstance(name, str):
+            return False
+        try:
+            return bool(self._run(server_ops.db_exists(name), None))
+        except InvalidInput:  # not a name a database can have
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        """The names of all databases (blocking; ``all_dbs`` in other conventions)."""
+        blocking_only("iterating over a Couch")
+        return iter(self.all_dbs())
 
     def close(self) -> None:
         """Close the pooled blocking connections (they reopen when needed)."""

@@ -15,7 +15,7 @@ from .api.formatters import FormatterMethods
 from .api.replication import DatabaseReplicationMethods
 from .api.views import ViewMethods
 from .document import AttrDict, Document
-from .drivers import Callback, dispatch, in_running_loop
+from .drivers import Callback, blocking_only, dispatch
 from .errors import InvalidInput, NotFound
 from .ops import server as server_ops
 from .ops.base import Op, db_path, query_string
@@ -128,11 +128,7 @@ class Database(
     # -- mapping protocol (blocking only) --------------------------------------
 
     def _blocking(self, what: str) -> None:
-        if in_running_loop():
-            raise RuntimeError(
-                f"{what} would block the running event loop; "
-                "use the method form with await (e.g. await db.get(id))"
-            )
+        blocking_only(what)
 
     def __getitem__(self, docid: str) -> Document:
         self._blocking("db[id]")

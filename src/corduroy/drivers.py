@@ -182,6 +182,15 @@ def in_running_loop() -> bool:
     return True
 
 
+def blocking_only(what: str) -> None:
+    """Refuse a blocking-only form (``len(db)``, ``name in couch``...) inside a running loop."""
+    if in_running_loop():
+        raise RuntimeError(
+            f"{what} would block the running event loop; "
+            "use the method form with await (e.g. await db.get(id))"
+        )
+
+
 def _callback_loop() -> asyncio.AbstractEventLoop:
     """The event loop of the calling thread, running or about to run."""
     try:

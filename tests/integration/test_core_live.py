@@ -367,6 +367,22 @@ def test_mapping_protocol_refuses_inside_a_running_loop(tmp_db: Database) -> Non
     assert "a" in tmp_db and "b" not in tmp_db  # nothing was done
 
 
+def test_couch_answers_in_and_iteration(couch: Couch, tmp_db: Database) -> None:
+    assert tmp_db.name in couch and tmp_db.name in list(couch)
+    missing = f"corduroy-missing-{uuid.uuid4().hex[:8]}"
+    assert missing not in couch and missing not in list(couch)
+    # names no database can have, and things that are not names: simply absent
+    assert "Not A Valid Name" not in couch and "" not in couch and 0 not in couch
+
+    async def main() -> None:
+        for attempt in (lambda: tmp_db.name in couch, lambda: iter(couch)):
+            with pytest.raises(RuntimeError, match="running event loop"):
+                attempt()
+        assert tmp_db.name in await couch.all_dbs()  # the method form works
+
+    asyncio.run(main())
+
+
 def test_max_connections_bounds_the_pool(couchdb_url: str, tmp_db: Database) -> None:
     # (waiting longer than connect_timeout for a connection: tests/unit/http/test_transports.py)
     tmp_db.save([{"_id": f"d{i}"} for i in range(3)])
