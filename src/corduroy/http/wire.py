@@ -238,17 +238,14 @@ class ResponseParser:
         answer touches 220 fewer pages. Only for a ``Content-Length`` body
         between ``DIRECT_MIN`` and ``DIRECT_MAX`` bytes.
         """
-        length = -1
-        for name, value in self.headers:
-            key = name.lower()
-            if key == "transfer-encoding":
-                return
-            if key == "content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    return
-        if not DIRECT_MIN <= length <= DIRECT_MAX or self._head:
+        content_length, transfer_encoding = self._framing()
+        if transfer_encoding is not None or content_length is None:
+            return
+        try:
+            length = int(content_length)
+        except ValueError:
+            return
+        if not DIRECT_MIN <= length <= DIRECT_MAX:
             return
         direct = self._direct = bytearray(length)
         self.keep_alive = self._parser.should_keep_alive()
@@ -307,14 +304,24 @@ class ResponseParser:
         direct[filled : filled + len(data)] = data
         self.advance(len(data))
 
-    def _close_delimited(self) -> bool:
+    def _framing(self) -> tuple[str | None, str | None]:
+        """The response's ``Content-Length`` and ``Transfer-Encoding`` (all of its
+        headers' codings, joined), ``None`` for one not sent."""
+        content_length = transfer_encoding = None
         for name, value in self.headers:
             key = name.lower()
             if key == "content-length":
-                return False
-            if key == "transfer-encoding" and "chunked" in value.lower():
-                return False
-        return True
+                content_length = value
+            elif key == "transfer-encoding":
+                if transfer_encoding is not None:  # several headers: their codings in order
+                    value = f"{transfer_encoding}, {value}"
+                transfer_encoding = value
+        return content_length, transfer_encoding
+
+    def _close_delimited(self) -> bool:
+        content_length, transfer_encoding = self._framing()
+        chunked = transfer_encoding is not None and "chunked" in transfer_encoding.lower()
+        return content_length is None and not chunked
 
     def take_whole(self) -> bytes | bytearray:
         """Remove and return the whole buffered body (a ``bytearray`` for a large one)."""
