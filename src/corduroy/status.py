@@ -63,7 +63,8 @@ class Status:
 def _decoded(response: Response) -> Any:
     if response.stream is not None:
         return None
-    if "json" in response.content_type or response.body[:1] in (b"{", b"["):
+    # data, not body: a large answer is a bytearray, and body would copy it to look at one byte
+    if "json" in response.content_type or response.data[:1] in (b"{", b"["):
         try:
             return response.json()
         except ValueError:
