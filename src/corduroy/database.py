@@ -127,37 +127,34 @@ class Database(
 
     # -- mapping protocol (blocking only) --------------------------------------
 
-    def _blocking(self, what: str) -> None:
-        blocking_only(what)
-
     def __getitem__(self, docid: str) -> Document:
-        self._blocking("db[id]")
+        blocking_only("db[id]")
         return self.get(docid)
 
     def __setitem__(self, docid: str, doc: MutableMapping[str, Any]) -> None:
-        self._blocking("db[id] = doc")
+        blocking_only("db[id] = doc")
         doc["_id"] = docid
         self.save(doc)
 
     def __delitem__(self, docid: str) -> None:
-        self._blocking("del db[id]")
+        blocking_only("del db[id]")
         rev = self.rev(docid)
         if rev is None:
             raise NotFound(404, "not_found", f"no document {docid!r}")
         self.delete(docid, rev)
 
     def __contains__(self, docid: object) -> bool:
-        self._blocking("id in db")
+        blocking_only("id in db")
         if not isinstance(docid, str):
             return False
         return self.rev(docid) is not None
 
     def __len__(self) -> int:
-        self._blocking("len(db)")
+        blocking_only("len(db)")
         return int(self.info().get("doc_count", 0))
 
     def __iter__(self) -> Iterator[str]:
-        self._blocking("iterating over a database")
+        blocking_only("iterating over a database")
         return self._iter_ids()
 
     def _iter_ids(self, page: int = 1000) -> Iterator[str]:
@@ -174,7 +171,7 @@ class Database(
 
         startkey: str | None = None
         while True:
-            self._blocking("iterating over a database")  # also when resumed inside a loop
+            blocking_only("iterating over a database")  # also when resumed inside a loop
             ids = self._run(fetch(startkey), None)
             yield from ids[:page]
             if len(ids) <= page:
