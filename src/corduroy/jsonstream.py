@@ -182,25 +182,35 @@ class SyncArrayReader(_ArrayReader):
     def items(self) -> Iterator[Any]:
         """The items of the array, split many at a time; ijson takes over for any
         bytes the splitter cannot read."""
+        for block in self.blocks():
+            yield from block
+
+    def blocks(self) -> Iterator[list[Any]]:
+        """The items of the array, a list at a time (as they were split; a block is
+        at most ``BLOCK`` bytes of items, or one item when ijson reads them)."""
         start = self.splitter.array_at
         if start < 0 or not self._pending:
-            yield from self._converted(ijson.items(self, self._key + ".item", use_float=True))
+            for item in self._converted(ijson.items(self, self._key + ".item", use_float=True)):
+                yield [item]
             return
         split = RowSplitter(self._decode)
         self._window.add(self._pending)
         data, self._pending = self._pending[start + 1 :], b""
         while True:
-            yield from _feed(split, data)
+            block = _feed(split, data)
+            if block:
+                yield block
             if split.done or split.failed:
                 break
             data = self._stream.read(BLOCK)
             if not data:
-                yield from split.end()
+                yield split.end()
                 break
             self._window.add(data)
         if split.failed:
             self._pending, self._synthetic = _resume(split), True
-            yield from self._converted(ijson.items(self, "k.item", use_float=True))
+            for item in self._converted(ijson.items(self, "k.item", use_float=True)):
+                yield [item]
         while data:  # the rest of the body, for the tail
             data = self._stream.read(BLOCK)
             self._window.add(data)

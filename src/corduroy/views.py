@@ -1,27 +1,39 @@
-"""View results: ``View`` (the rows of a query) and ``Row`` (one of them).
+"""View results: ``View`` (the rows of a query), ``Row`` (one of them) and
+``RowStream`` (rows streamed one at a time).
 
-A ``View`` returned by a *blocking* call is lazy: ``total_rows`` and ``offset``
-are read with the first bytes of the response, and iterating streams the rows
-from the socket one at a time without keeping them, so a 10-million-row view
-needs no more memory than the rows you keep. ``len()``, indexing, ``rows``
-and the repr need every row: they read the rest of the response and keep it.
-In short, **iterate once to stream, index to keep**. Iterating a second time
-works only if the rows were kept; otherwise it raises ``RuntimeError``.
+A ``View`` is an ordinary read-only sequence in every calling convention:
+``list(view)``, ``len(view)``, ``view[0]``, ``view[2:5]``, ``row in view``,
+``sorted(view, ...)``, and iterating any number of times. An awaited call
+(``await``, ``@relax``, ``callback=``) returns it with its rows read (parsed in
+blocks as they arrive, never as one big body). A *blocking* call returns it
+once the head of the answer is in (``total_rows`` and ``offset`` are known);
+the first use that needs the rows reads the rest and keeps them. ``bool()``
+reads no further than the first row, the repr at most one block (~128 KiB)
+more; no property reads the rows (``rows`` is the rows themselves).
 
-An awaited call (``await db.view(...)``, ``@relax``, ``callback=``) returns the
-View with its rows already read (parsed as they arrive, never as one big body);
-for constant memory in async code use ``db.iterview`` with ``async for``.
+For constant memory, stream explicitly: ``db.view(..., stream=True)`` returns a
+``RowStream`` to go through once with ``for`` (blocking) or ``async for``
+(awaited), holding one block of the answer at a time; ``db.iterview(...)``
+pages through a view ``batch`` rows per request.
 
-An unconsumed blocking View holds a connection: leave the loop, use ``with
-db.view(...) as rows:``, call ``close()``, or drop it, and the connection is
-released.
+A blocking View whose rows were not read holds a connection: ``with
+db.view(...) as view:``, ``close()``, or dropping it releases the connection.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import Any, ClassVar
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    Sequence,
+    ValuesView,
+)
+from typing import Any, ClassVar, overload
 
 import msgspec
 from msgspec import UNSET
@@ -32,7 +44,7 @@ from .errors import TransportError
 from .http.jsonexact import loads
 from .jsonstream import AsyncArrayReader, SyncArrayReader
 
-__all__ = ["FindResult", "Row", "View"]
+__all__ = ["FindResult", "Row", "RowStream", "View"]
 
 #: the fields of a row: JSON name -> attribute holding what was received
 _SLOTS = {
@@ -165,11 +177,22 @@ class Row(msgspec.Struct, forbid_unknown_fields=True, dict=True):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        received = self._received()
-        shown = ", ".join(f"{k}={received[k]!r}" for k in ("id", "key", "value") if k in received)
+        # As the original corduroy: <Row "key" id / value>, <Row+ ...> with a doc,
+        # <Row "blah" / None «not_found»> for a missing key, <Row / 3> for a reduce.
+        parts = ["<Row+" if self.doc is not None else "<Row"]
+        key = self.key
+        if key is not None:
+            parts.append(f'"{key}"')
+        if self.id is not None:
+            parts.append(str(self.id))
+        value = self.value
+        if isinstance(value, Mapping):
+            parts.append("/ " + ", ".join(f"{k}:{v}" for k, v in value.items()))
+        else:
+            parts.append(f"/ {value!r}")
         if self.error is not None:
-            shown += f", error={self.error!r}"
-        return f"<Row {shown}>"
+            parts.append(f"\u00ab{self.error}\u00bb")
+        return " ".join(parts) + ">"
 
 
 Mapping.register(Row)
@@ -234,13 +257,14 @@ def rows_from(items: Any, doc_class: type[Document] = Document) -> list[Row]:
     return [make(item) for item in items]
 
 
-class View(Streamed):
+class View(Streamed, Sequence[Row]):
     """The result of a view, ``_all_docs``, or temporary view query.
 
-    ``rows``, ``total_rows``, ``offset``, ``update_seq`` (with
+    An ordinary read-only sequence of :class:`Row`: ``len()``, ``view[i]``,
+    slices, ``in``, ``list()``, ``sorted()``, iterating any number of times.
+    Also ``rows`` (the list), ``total_rows``, ``offset``, ``update_seq`` (with
     ``update_seq=True``; a seq is opaque), ``options`` (the query's options)
-    and ``name``. Iterable, indexable, ``len()``; see the module docstring for
-    when rows are streamed and when they are kept.
+    and ``name``. See the module docstring for when the rows are read.
     """
 
     def __init__(
@@ -257,9 +281,12 @@ class View(Streamed):
         self._doc_class = doc_class
         self._stream = response.stream if response is not None else None
         self._reader: SyncArrayReader | None = None
+        #: blocks of rows still on the wire (``None`` once every row is read)
+        self._blocks: Iterator[list[Row]] | None = None
         self._meta: dict[str, Any] = dict(meta or {})
-        self._rows = rows
-        self._state = "kept" if rows is not None else "lazy"
+        self._rows: list[Row] = rows if rows is not None else []
+        self._complete = rows is not None or self._stream is None
+        self._closed_early = False
 
     # -- driver hooks -------------------------------------------------------
 
@@ -272,6 +299,7 @@ class View(Streamed):
         except BaseException:
             self.close()
             raise
+        self._blocks = reader.blocks()
         return self
 
     async def finish_async(self) -> View:
@@ -281,62 +309,60 @@ class View(Streamed):
         reader = AsyncArrayReader(stream, "rows", *self._row_codec())
         try:
             self._meta.update(await reader.read_head())
-            rows: list[Row] = []
+            rows = self._rows
             async for block in reader.blocks():
                 rows.extend(block)
             self._meta.update(reader.tail())
         finally:
             await reader.aclose()
-        self._rows, self._state = rows, "kept"
+        self._complete = True
         return self
-
-    # -- streaming ------------------------------------------------------------
-
-    def __iter__(self) -> Iterator[Row]:
-        if self._rows is not None:
-            return iter(self._rows)
-        if self._state != "lazy" or self._reader is None:
-            raise RuntimeError(
-                f"the rows of {self.name} were already streamed and not kept: "
-                "query again, or keep them (list(view), view.rows) before iterating twice"
-            )
-        self._state = "streaming"
-        return self._stream_rows(self._reader)
-
-    def _stream_rows(self, reader: SyncArrayReader) -> Iterator[Row]:
-        try:
-            yield from reader.items()
-            self._meta.update(reader.tail())
-            self._state = "streamed"
-        finally:
-            self.close()
 
     def _row_codec(self) -> tuple[Callable[[bytes], list[Row]], Callable[[Any], Row]]:
         """How the reader decodes blocks of rows, and rows another parser read."""
         return rows_decoder(self._doc_class), row_class(self._doc_class).from_mapping
 
-    def _keep(self) -> list[Row]:
-        if self._rows is None:
-            if self._state == "lazy" and self._reader is not None:
-                self._rows = list(self._stream_rows(self._reader))
-                self._state = "kept"
-            else:
+    # -- reading the rows (blocking Views read them on first use) ---------------
+
+    def _read_block(self) -> bool:
+        """Read the next block of rows (at most ~128 KiB); False once every row is in."""
+        blocks = self._blocks
+        if blocks is None:
+            if not self._complete:
                 raise RuntimeError(
-                    f"the rows of {self.name} were streamed by iterating and not kept; "
-                    "index or call len() before iterating to keep them"
+                    f"the View of {self.name} was closed before its rows were read; "
+                    "query it again"
                 )
+            return False
+        try:
+            self._rows.extend(next(blocks))
+        except StopIteration:
+            assert self._reader is not None
+            self._meta.update(self._reader.tail())
+            self._complete = True
+            self.close()
+            return False
+        except BaseException:
+            self.close()
+            raise
+        return True
+
+    def _all(self) -> list[Row]:
+        """Every row: reads the rest of the response the first time, then keeps them."""
+        if not self._complete:
+            while self._read_block():
+                pass
         return self._rows
 
     def close(self) -> None:
-        """Release the connection of a view that was not read to the end."""
+        """Release the connection of a View whose rows were not read (rows read stay)."""
+        self._blocks = None
         reader, self._reader = self._reader, None
         stream, self._stream = self._stream, None
         if reader is not None:
             reader.close()
         elif stream is not None and hasattr(stream, "close"):
             stream.close()
-        if self._state in ("lazy", "streaming"):
-            self._state = "closed"
 
     def __enter__(self) -> View:
         return self
@@ -348,21 +374,39 @@ class View(Streamed):
         if getattr(self, "_reader", None) is not None:
             self.close()
 
-    # -- kept rows ----------------------------------------------------------------
+    # -- the sequence -------------------------------------------------------------
 
     @property
     def rows(self) -> list[Row]:
-        """Every row (reads and keeps the rest of a streamed response)."""
-        return self._keep()
+        """Every row, as a list (reads them on a blocking View's first use)."""
+        return self._all()
 
     def __len__(self) -> int:
-        return len(self._keep())
+        return len(self._all())
 
-    def __getitem__(self, index: int) -> Row:
-        return self._keep()[index]
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._all())
+
+    def __reversed__(self) -> Iterator[Row]:
+        return reversed(self._all())
+
+    def __contains__(self, row: object) -> bool:
+        return row in self._all()
 
     def __bool__(self) -> bool:
-        return True
+        """Whether the query matched a row (reads no more than the first row)."""
+        while not self._rows and self._read_block():
+            pass
+        return bool(self._rows)
 
     @property
     def total_rows(self) -> int | None:
@@ -380,24 +424,157 @@ class View(Streamed):
     def update_seq(self) -> Any:
         """The database seq the index reflects (``update_seq=True``); opaque.
 
-        pouchdb-server sends it after the rows: on a lazy View this reads and
-        keeps them, on one being streamed it is known once the loop ends.
+        CouchDB sends it before the rows. pouchdb-server sends it after them:
+        there it is ``None`` until the rows are read (``len(view)``, iterating).
         """
-        if "update_seq" not in self._meta and self._state == "lazy" and self._reader:
-            self._keep()
         return self._meta.get("update_seq")
 
     def __repr__(self) -> str:
-        if self._rows is None and self._state == "lazy" and self._reader is not None:
-            self._keep()
-        if self._rows is None:
-            count = "streamed"
-        else:
-            count = str(len(self._rows))
+        # At most one block (~128 KiB) more is read: enough for a whole small View.
+        if not self._complete and self._blocks is not None:
+            self._read_block()
+        count = f"{len(self._rows)}" if self._complete else f"{len(self._rows)}+"
         total = self.total_rows
         if total is not None:
             return f"<{self.name}: {count}/{total} rows>"
         return f"<{self.name}: {count} rows>"
+
+
+class RowStream(Streamed):
+    """``db.view(..., stream=True)``: the rows of one response, one at a time, not kept.
+
+    ``for row in stream`` (blocking) or ``async for row in stream`` (awaited)
+    reads the rows as they arrive; memory stays at one block of the response
+    (~128 KiB) however many rows there are. It can be iterated once.
+    ``total_rows`` and ``offset`` are known at once, ``update_seq`` when
+    CouchDB sends it before the rows (else after the loop). Leaving the loop
+    early, ``close()`` or ``with`` releases the connection.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        response: Any,
+        doc_class: type[Document] = Document,
+    ) -> None:
+        self.name = name
+        self.options = dict(options)
+        self._doc_class = doc_class
+        self._stream = response.stream
+        self._meta: dict[str, Any] = {}
+        self._sync: SyncArrayReader | None = None
+        self._async: AsyncArrayReader | None = None
+        self._used = False
+
+    def _codec(self) -> tuple[Callable[[bytes], list[Row]], Callable[[Any], Row]]:
+        return rows_decoder(self._doc_class), row_class(self._doc_class).from_mapping
+
+    def finish_sync(self) -> RowStream:
+        reader = self._sync = SyncArrayReader(self._stream, "rows", *self._codec())
+        try:
+            self._meta.update(reader.read_head())
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    async def finish_async(self) -> RowStream:
+        reader = self._async = AsyncArrayReader(self._stream, "rows", *self._codec())
+        try:
+            self._meta.update(await reader.read_head())
+        except BaseException:
+            await reader.aclose()
+            raise
+        return self
+
+    def _take(self) -> None:
+        if self._used:
+            raise RuntimeError(
+                f"the rows of {self.name} (stream=True) were read once and not kept; "
+                "query again, or leave out stream=True to get a View that keeps them"
+            )
+        self._used = True
+
+    def __iter__(self) -> Iterator[Row]:
+        if self._sync is None and not self._used:
+            raise RuntimeError(
+                f"{self.name} was streamed with await: iterate it with `async for`"
+            )
+        self._take()
+        assert self._sync is not None
+        return self._rows_sync(self._sync)
+
+    def _rows_sync(self, reader: SyncArrayReader) -> Iterator[Row]:
+        try:
+            for block in reader.blocks():
+                yield from block
+            self._meta.update(reader.tail())
+        finally:
+            self.close()
+
+    def __aiter__(self) -> AsyncIterator[Row]:
+        if self._async is None and not self._used:
+            raise RuntimeError(f"{self.name} was streamed blocking: iterate it with `for`")
+        self._take()
+        assert self._async is not None
+        return self._rows_async(self._async)
+
+    async def _rows_async(self, reader: AsyncArrayReader) -> AsyncIterator[Row]:
+        try:
+            async for block in reader.blocks():
+                for row in block:
+                    yield row
+            self._meta.update(reader.tail())
+        finally:
+            self._async = None
+            await reader.aclose()
+
+    @property
+    def total_rows(self) -> int | None:
+        value = self._meta.get("total_rows")
+        return value if isinstance(value, int) else None
+
+    @property
+    def offset(self) -> int | None:
+        value = self._meta.get("offset")
+        return value if isinstance(value, int) else None
+
+    @property
+    def update_seq(self) -> Any:
+        return self._meta.get("update_seq")
+
+    def close(self) -> None:
+        """Release the connection (a blocking stream; an async one closes when its loop ends)."""
+        reader, self._sync = self._sync, None
+        if reader is not None:
+            reader.close()
+
+    async def aclose(self) -> None:
+        """Release the connection of an async stream not read to the end."""
+        reader, self._async = self._async, None
+        if reader is not None:
+            await reader.aclose()
+
+    def __enter__(self) -> RowStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> RowStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        if getattr(self, "_sync", None) is not None:
+            self.close()
+
+    def __repr__(self) -> str:
+        total = "" if self.total_rows is None else f" of {self.total_rows}"
+        return f"<{self.name}: rows streamed{total}>"
 
 
 class FindResult(list[Document]):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conventions import CONVENTIONS, call
-from corduroy import BadRequest, Database, HTTPError, NotFound, Row, View
+from corduroy import BadRequest, Database, HTTPError, InvalidInput, NotFound, View
 
 NAMES = ["fig", "apple", "date", "cherry", "banana", "apple", "elder", "grape", "kiwi", "lime"]
 
@@ -79,8 +79,8 @@ def test_every_map_option(db: Database, convention: str) -> None:
         assert triples(view) == expected, options
         assert view.options == options
     view = call(convention, lambda **kw: db.view("_design/d/_view/by_name", update_seq=True, **kw))
+    assert triples(view) == by_name()  # pouchdb-server sends update_seq after the rows
     assert view.update_seq is not None and view.total_rows == len(NAMES)
-    assert triples(view) == by_name()
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
@@ -153,23 +153,65 @@ def test_unicode_keys(tmp_db: Database, convention: str) -> None:
     assert [row.key for row in many] == keys[::-1]
 
 
-def test_blocking_view_streams_and_releases_its_connection(db: Database) -> None:
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_a_view_is_a_read_only_sequence_in_every_convention(db: Database, convention: str) -> None:
+    view = call(convention, lambda **kw: db.view("d/by_name", **kw))
+    assert triples(list(view)) == triples(view) == triples(tuple(view)) == by_name()
+    assert len(view) == len(NAMES) and view.total_rows == len(NAMES) and view
+    assert view[0].key == "apple" and view[-1].key == "lime"
+    assert [row.key for row in view[1:3]] == ["apple", "banana"]
+    assert view[3] in view and view.index(view[3]) == 3
+    assert [row.id for row in sorted(view, key=lambda row: row.value)][:2] == ["p00", "p01"]
+    assert repr(view) == f"<d/by_name: {len(NAMES)}/{len(NAMES)} rows>"
+    empty = call(convention, lambda **kw: db.view("d/by_name", startkey="zzz", **kw))
+    assert not empty and list(empty) == [] and len(empty) == 0
+    every = call(convention, lambda **kw: db.all_docs(**kw))
+    assert [row.id for row in every] == [row.id for row in list(every)]
+    found = call(convention, lambda **kw: db.find({"n": {"$gte": 8}}, **kw))
+    assert sorted(doc["_id"] for doc in found) == ["p08", "p09"] and len(list(found)) == 2
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_rows_read_as_the_original_corduroy(db: Database, convention: str) -> None:
+    view = call(convention, lambda **kw: db.view("d/by_name", key="fig", **kw))
+    assert repr(view[0]) == '<Row "fig" p00 / 0>'
+    missing = call(convention, lambda **kw: db.all_docs(keys=["blah"], **kw))
+    assert repr(missing[0]) == '<Row "blah" / None \u00abnot_found\u00bb>'
+    total = call(convention, lambda **kw: db.view("d/sum", **kw))
+    assert repr(total[0]) == f"<Row / {sum(range(len(NAMES)))}>"
+    with_doc = call(convention, lambda **kw: db.all_docs(key="p01", include_docs=True, **kw))
+    assert repr(with_doc[0]).startswith('<Row+ "p01" p01 / rev:1-')
+
+
+def test_stream_true_streams_once_with_for_and_async_for(db: Database) -> None:
+    with db.view("d/by_name", stream=True) as rows:
+        assert rows.total_rows == len(NAMES)
+        assert triples(rows) == by_name()
+        with pytest.raises(RuntimeError, match="read once and not kept"):
+            list(rows)
+
+    async def streamed() -> list[tuple[Any, Any, Any]]:
+        rows = await db.view("d/by_name", stream=True)
+        return [(row.key, row.id, row.value) async for row in rows]
+
+    assert asyncio.run(streamed()) == by_name()
+    with pytest.raises(InvalidInput, match="stream=True"):
+        db.view("d/by_name", stream=True, callback=lambda data, status: None)
+
+
+def test_unread_blocking_views_release_their_connections(db: Database) -> None:
     view = db.view("d/by_name")
     assert view.total_rows == len(NAMES)  # known before any row is read
-    for row in view:
-        assert isinstance(row, Row)
-        break
-    with pytest.raises(RuntimeError):
-        list(view)
-    for _ in range(20):  # abandoned views must not exhaust the pool
+    for _ in range(30):  # abandoned views must not exhaust the pool
         unread = db.view("d/by_name")
         del unread
-        with db.view("d/by_name") as rows:
-            next(iter(rows))
+        with db.view("d/by_name"):
+            pass
+        for _row in db.view("d/by_name", stream=True):
+            break
     gc.collect()
     assert len(db.view("d/by_name")) == len(NAMES)
-    kept = db.view("d/by_name")
-    assert len(kept) == len(NAMES) and triples(kept) == triples(kept) == by_name()
+    assert triples(view) == triples(view) == by_name()
 
 
 @pytest.mark.parametrize("batch", [1, 2, 3, 100])

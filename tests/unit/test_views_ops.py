@@ -13,7 +13,7 @@ from corduroy import BadRequest, Document, InvalidInput, NotFound, Row, Transpor
 from corduroy.errors import HTTPError
 from corduroy.ops import views as ops
 from corduroy.ops.documents import DbRef
-from corduroy.views import page_rows, rows_from
+from corduroy.views import RowStream, page_rows, rows_from
 from unit.test_views_support import (
     FakeAsyncStream,
     FakeStream,
@@ -215,20 +215,57 @@ def test_blocking_view_knows_total_rows_before_reading_rows() -> None:
     assert stream.pos < 200  # only the head was read
 
 
-def test_iterating_streams_rows_without_keeping_them() -> None:
+def test_a_blocking_view_is_a_sequence_read_on_first_use() -> None:
     view, stream = lazy_view(rows=2000, chunk=4096)
+    assert stream.pos <= 4096  # nothing but the head (one read) yet
+    assert len(list(view)) == 2000 and stream.closed
+    assert [r.id for r in view] == [r.id for r in view]  # iterate any number of times
+    assert tuple(view)[1999].id == view[-1].id == "d1999"
+    assert [r.id for r in view[2:4]] == ["d2", "d3"]
+    assert view[5] in view and sorted(view, key=lambda r: -r.key[0])[0].id == "d1999"
+    assert view.index(view[7]) == 7 and next(reversed(view)).id == "d1999"
+    assert repr(view) == "<a/b: 2000/99 rows>"
+
+
+def test_bool_and_repr_read_a_bounded_part_of_a_blocking_view() -> None:
+    view, stream = lazy_view(rows=20000, chunk=65536)
+    assert view  # reads the first block of rows, no further
+    first = stream.pos
+    assert first < len(stream.data) / 3 and not stream.closed
+    assert repr(view).endswith("+/99 rows>")  # one more block at most
+    assert stream.pos - first <= 2 * 131072 and not stream.closed
+    assert view.total_rows == 99 and view.offset == 3 and view.update_seq is None
+    assert stream.pos < len(stream.data)  # no property read the rest
+    assert len(view) == 20000 and view[0].id == "d0" and stream.closed
+    empty, _ = lazy_view(rows=0)
+    assert not empty and len(empty) == 0 and repr(empty) == "<a/b: 0/99 rows>"
+
+
+def test_a_view_closed_before_its_rows_were_read_says_so() -> None:
+    view, stream = lazy_view(rows=5)
+    view.close()
+    assert stream.closed
+    with pytest.raises(RuntimeError, match="closed before its rows were read; query it again"):
+        len(view)
+
+
+def test_rowstream_streams_rows_once_without_keeping_them() -> None:
+    data = lazy_view(rows=2000)[1].data
+    stream = FakeStream(data, 4096)
+    rows = RowStream("a/b", {}, response(200, b"", stream)).finish_sync()
+    assert rows.total_rows == 99 and rows.offset == 3
     seen = 0
-    for _row in view:
+    for _row in rows:
         if seen == 10:
             assert stream.pos < len(stream.data) / 2  # rows arrive before the body ends
         seen += 1
     assert seen == 2000 and stream.closed
-    assert view._rows is None
-    with pytest.raises(RuntimeError, match="already streamed"):
-        iter(view)
-    with pytest.raises(RuntimeError, match="not kept"):
-        len(view)
-    assert repr(view) == "<a/b: streamed/99 rows>"
+    with pytest.raises(RuntimeError, match="read once and not kept"):
+        iter(rows)
+    early = FakeStream(data, 100)
+    with RowStream("a/b", {}, response(200, b"", early)).finish_sync() as rows:
+        assert next(iter(rows)).id == "d0"
+    assert early.closed and not early.complete
 
 
 def test_indexing_keeps_the_rows_and_they_can_be_iterated_again() -> None:
@@ -237,14 +274,6 @@ def test_indexing_keeps_the_rows_and_they_can_be_iterated_again() -> None:
     assert [r.id for r in view] == [r.id for r in view] == ["d0", "d1", "d2", "d3"]
     assert repr(view) == "<a/b: 4/99 rows>"
     assert stream.closed
-
-
-def test_leaving_the_loop_releases_the_connection() -> None:
-    view, stream = lazy_view(rows=500, chunk=100)
-    for row in view:
-        if row.id == "d3":
-            break
-    assert stream.closed and not stream.complete
 
 
 def test_with_block_and_close_release_an_unread_view() -> None:
@@ -268,8 +297,8 @@ def test_update_seq_after_the_rows_is_found_in_the_tail() -> None:
     assert [r.id for r in view][-1] == "d299"
     assert view.update_seq == 42
     view, _ = lazy_view(rows=3, tail=', "update_seq": "7-abc"')
-    assert view.update_seq == "7-abc"  # asked before iterating: rows are read and kept
-    assert len(view) == 3
+    assert view.update_seq is None  # sent after the rows, which are not read yet
+    assert len(view) == 3 and view.update_seq == "7-abc"
 
 
 def test_awaited_view_reads_every_row() -> None:

@@ -109,13 +109,27 @@ class ViewMethods(DatabaseBase):
         ``endkey_docid``, ``inclusive_end``, ``include_docs``, ``limit``,
         ``skip``, ``descending``, ``stale``, ``update``, ``stable``,
         ``update_seq``, ``reduce``, ``group``, ``group_level``, ``conflicts``,
-        ``sorted``; keys are sent as JSON. Blocking: rows stream as you iterate
-        (iterate once to stream, index to keep); awaited: the rows are read.
+        ``sorted``; keys are sent as JSON.
+
+        Returns a ``View``, a read-only sequence of ``Row`` (blocking: its rows
+        are read on first use and kept). ``stream=True`` returns a ``RowStream``
+        instead, to go through once with ``for`` or ``async for`` in constant
+        memory (not with ``callback=``).
         """
+        if options.get("stream") and callback is not None:
+            raise InvalidInput(
+                "stream=True is for `for`/`async for`; with callback= the View comes "
+                "with its rows read (leave stream out, or use db.iterview)"
+            )
         return self._run(ops.query_view(self._ref, name, **options), callback)
 
     def all_docs(self, *, callback: Callback | None = None, **options: Any) -> View:
-        """``_all_docs``: every document's id and rev (``include_docs=True`` for the docs)."""
+        """``_all_docs``: every document's id and rev (``include_docs=True`` for the docs).
+
+        A ``View``; ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
+        """
+        if options.get("stream") and callback is not None:
+            raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
         return self._run(ops.query_view(self._ref, "_all_docs", **options), callback)
 
     def query(

@@ -107,7 +107,7 @@ def view(
     options.update({name: True for name, given in flags.items() if given})
     if exclusive_end:
         options["inclusive_end"] = False
-    rows = settings.db(db).view(name, **options)
+    rows = settings.db(db).view(name, stream=True, **options)
     with rows:
         records = (_row_record(row, include_docs) for row in rows)
         columns = ["id", "key", "value", *(["doc"] if include_docs else [])]

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from ..document import AttrDict
 from ..errors import HTTPError, InvalidInput
 from ..http.messages import Request
-from ..views import Row, View, page_rows
+from ..views import Row, RowStream, View, page_rows
 from .base import JSON_HEADERS, Op, dumps, query_string
 from .documents import DbRef
 
@@ -91,10 +91,15 @@ def view_query(path: str, options: Mapping[str, Any], *, stream: bool = True) ->
     return Request("POST", path, query, JSON_HEADERS, dumps(body), stream=stream, idempotent=True)
 
 
-def query_view(db: DbRef, name: str, **options: Any) -> Op[View]:
-    """Query a view or ``_all_docs``; the rows stay on the wire (see ``View``)."""
+def query_view(db: DbRef, name: str, stream: bool = False, **options: Any) -> Op[View]:
+    """Query a view or ``_all_docs``; the rows stay on the wire (see ``View``).
+
+    ``stream=True``: the result is a ``RowStream`` (rows one at a time, not kept).
+    """
     path, short = view_path(db, name)
     response = yield view_query(path, options)
+    if stream:
+        return RowStream(short, options, response, db.doc_class)  # type: ignore[return-value]
     return View(short, options, response, db.doc_class)
 
 
