@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeVar
 
 from .connection import Connection
-from .errors import CouchError, HTTPError, error_class_for
+from .errors import Conflict, CouchError, HTTPError, error_class_for
 from .http.jsonexact import loads
 from .http.messages import Headers, Request, Response
 from .ops.base import Op
@@ -321,8 +321,10 @@ def _start_callback(op: Op[Any], conn: Connection, callback: Callback) -> Reques
             deliver(None, Status.failure(exc, trace.last))
             raise
         except Exception as exc:
-            body = exc.body if isinstance(exc, HTTPError) else None
-            deliver(body, Status.failure(exc, trace.last))
+            # data is None on failure (the server's answer is status.body), except a
+            # conflicted save, whose data is its ConflictResolution
+            data = exc.resolution if isinstance(exc, Conflict) else None
+            deliver(data, Status.failure(exc, trace.last))
         else:
             deliver(data, Status.success(trace.last))
 

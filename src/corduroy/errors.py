@@ -172,7 +172,34 @@ class NotAcceptable(HTTPError, code=406):
 
 
 class Conflict(HTTPError, code=409):
-    """409: the document's ``_rev`` is not the current one."""
+    """409: the document's ``_rev`` is not the current one.
+
+    Raised by saving one document, it carries the save's ``ConflictResolution``
+    as ``resolution``, so the save can be finished from the exception:
+    ``exc.pending`` (the conflicted document by ``_id``), ``exc.resolve(merge)``
+    and ``exc.overwrite()`` (see ``ConflictResolution``).
+    """
+
+    #: the ``ConflictResolution`` of the save that conflicted (``None`` for other calls)
+    resolution: Any = None
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        """The documents left unwritten by the save, by ``_id`` (empty for other calls)."""
+        return self.resolution.pending if self.resolution is not None else {}
+
+    def _resolution(self) -> Any:
+        if self.resolution is None:
+            raise InvalidInput("this Conflict did not come from save(), so it has nothing to resolve")
+        return self.resolution
+
+    def resolve(self, merge: Any, callback: Any = None, **options: Any) -> Any:
+        """``resolution.resolve(merge)``: merge with the server's copy and write again."""
+        return self._resolution().resolve(merge, callback, **options)
+
+    def overwrite(self, callback: Any = None, **options: Any) -> Any:
+        """``resolution.overwrite()``: write your version over the server's."""
+        return self._resolution().overwrite(callback, **options)
 
 
 class PreconditionFailed(HTTPError, code=412):

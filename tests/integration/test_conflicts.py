@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,44 @@ def test_one_document(tmp_db: Database, convention: str) -> None:
     theirs = {"_id": "a", "n": 100}
     call(convention, lambda **kw: tmp_db.save(theirs, force=True, **kw))
     assert tmp_db.get("a").n == 100 and tmp_db.get("a")._rev == theirs["_rev"]
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_a_conflicted_save_raises_conflict_carrying_its_resolution(
+    tmp_db: Database, convention: str
+) -> None:
+    tmp_db.save({"_id": "a", "n": 1})
+    mine = {"_id": "a", "n": 7}
+    with pytest.raises(Conflict) as raised:
+        call(convention, lambda **kw: tmp_db.save(mine, **kw))
+    exc = raised.value
+    assert isinstance(exc.resolution, ConflictResolution)
+    assert list(exc.pending) == ["a"] and exc.pending["a"].doc is mine
+    assert repr(exc.resolution) == "<Conflict: a>"
+    done = call(convention, lambda **kw: exc.resolve(add_one, **kw))
+    assert done is exc.resolution and done.ok and tmp_db.get("a").n == 2
+    with pytest.raises(Conflict) as again:
+        call(convention, lambda **kw: tmp_db.save({"_id": "a", "n": 9}, **kw))
+    call(convention, lambda **kw: again.value.overwrite(**kw))
+    assert tmp_db.get("a").n == 9 and not again.value.pending
+    listed = call(convention, lambda **kw: tmp_db.save([{"_id": "a", "n": 0}], **kw))
+    assert isinstance(listed, ConflictResolution) and list(listed.pending) == ["a"]
+
+
+def test_a_conflicted_save_with_callback_gives_the_resolution_as_data(tmp_db: Database) -> None:
+    tmp_db.save({"_id": "a", "n": 1})
+    got: list[Any] = []
+
+    async def main() -> None:
+        replica = tmp_db.save({"_id": "a", "n": 7}, callback=lambda *args: got.append(args))
+        await replica
+
+    asyncio.run(main())
+    ((data, status),) = got
+    assert status.error is Conflict and isinstance(status.exception, Conflict)
+    assert isinstance(data, ConflictResolution) and list(data.pending) == ["a"]
+    assert data is status.exception.resolution
+    assert status.body["error"] == "conflict"  # the server's answer stays in status.body
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)

@@ -8,11 +8,12 @@ from typing import Any, overload
 from ..conflicts import ConflictResolution
 from ..document import AttrDict, Document
 from ..drivers import Callback
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..ops import conflicts as conflict_ops
 from ..ops import documents as ops
 from ..ops.base import Op
 from ..ops.conflicts import MAX_ROUNDS, Merge, take_server_rev
+from ..ops.documents import SaveResult
 from .base import DatabaseBase
 
 
@@ -63,7 +64,9 @@ class DocumentMethods(DatabaseBase):
         ``_rev`` in place. A list is written in one ``_bulk_docs`` request and
         refusals are reported per document in the result's ``pending``
         (``<Conflict: second>``); one document with a stale ``_rev`` raises
-        ``Conflict``. Add ``"_deleted": True`` to a document to delete it.
+        ``Conflict`` carrying the ``ConflictResolution`` (``exc.pending``,
+        ``exc.resolve(merge)``, ``exc.overwrite()``; with ``callback=`` it is
+        the callback's ``data``, and ``status.error is Conflict``). Add ``"_deleted": True`` to a document to delete it.
 
         ``merge=fn`` resolves conflicts at once with the Standard Recipe
         (``fn(local_doc, server_doc)``, see ``ConflictResolution.resolve``), up to
@@ -88,7 +91,12 @@ class DocumentMethods(DatabaseBase):
     ) -> Op[ConflictResolution]:
         outcome = ConflictResolution(self)  # type: ignore[arg-type]
         if isinstance(doc, MutableMapping):
-            written = yield from conflict_ops.save_doc(self._ref, doc, merge, rounds, **options)
+            try:
+                written = yield from conflict_ops.save_doc(self._ref, doc, merge, rounds, **options)
+            except Conflict as exc:  # the exception carries the save, to finish it from there
+                reason = exc.reason or "Document update conflict."
+                exc.resolution = outcome.record(SaveResult(failed=[(doc, "conflict", reason)]))
+                raise
             return outcome.record(written)
         if isinstance(doc, Sequence) and not isinstance(doc, str | bytes):
             result = yield from conflict_ops.save_docs(self._ref, doc, merge, rounds, **options)
