@@ -190,7 +190,7 @@ class Conflict(HTTPError, code=409):
 
     def _resolution(self) -> Any:
         if self.resolution is None:
-            raise InvalidInput("this Conflict did not come from save(), so it has nothing to resolve")
+            raise InvalidInput("this Conflict did not come from save(): nothing to resolve")
         return self.resolution
 
     def resolve(self, merge: Any, callback: Any = None, **options: Any) -> Any:

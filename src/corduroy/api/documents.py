@@ -66,7 +66,8 @@ class DocumentMethods(DatabaseBase):
         (``<Conflict: second>``); one document with a stale ``_rev`` raises
         ``Conflict`` carrying the ``ConflictResolution`` (``exc.pending``,
         ``exc.resolve(merge)``, ``exc.overwrite()``; with ``callback=`` it is
-        the callback's ``data``, and ``status.error is Conflict``). Add ``"_deleted": True`` to a document to delete it.
+        the callback's ``data``, and ``status.error is Conflict``). Add
+        ``"_deleted": True`` to a document to delete it.
 
         ``merge=fn`` resolves conflicts at once with the Standard Recipe
         (``fn(local_doc, server_doc)``, see ``ConflictResolution.resolve``), up to

@@ -1,0 +1,144 @@
+"""Where corduroy meets users of the original corduroy: callbacks before the loop
+runs, what a failed callback receives, forgotten awaits, Couch as a mapping,
+copy() sources, and no hidden I/O in bool(); against the live server."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from collections import UserDict
+from typing import Any
+
+import pytest
+
+from conventions import CONVENTIONS, call
+from corduroy import Couch, Database, NotFound, RequestReplica, Status
+
+
+def run_script(source: str, url: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *flags, "-c", textwrap.dedent(source), url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+# -- callback data on failure (item 4) ---------------------------------------------
+
+
+def test_a_failed_callback_gets_none_and_the_servers_answer_in_status_body(
+    tmp_db: Database,
+) -> None:
+    got: list[tuple[Any, Status]] = []
+
+    async def main() -> None:
+        await tmp_db.get("missing", callback=lambda *args: got.append(args))
+
+    asyncio.run(main())
+    ((data, status),) = got
+    assert data is None and status.error is NotFound and not status.ok
+    assert status.body["error"] == "not_found" and status.code == 404
+
+
+# -- callback calls made before the loop runs (item 11) ----------------------------
+
+
+def test_calls_made_before_an_asyncio_loop_starts_run_once_it_does(tmp_db: Database) -> None:
+    tmp_db.save({"_id": "a", "n": 1})
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    got: list[Any] = []
+    try:
+        tmp_db.get("a", callback=lambda data, status: got.append(data.n))
+        replica = tmp_db.get("a", callback=lambda data, status: (got.append(2), loop.stop()))
+        assert isinstance(replica, RequestReplica) and not got
+        loop.call_later(30, loop.stop)
+        loop.run_forever()
+        assert got == [1, 2]
+        first = tmp_db.get("a", callback=lambda data, status: got.append(data.n))
+        second = tmp_db.get("a", callback=lambda data, status: got.append(3))
+
+        async def both() -> None:
+            await asyncio.wait_for(asyncio.gather(first, second), 30)
+
+        loop.run_until_complete(both())
+        assert sorted(got[2:]) == [1, 3]
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def test_calls_made_before_a_tornado_ioloop_starts_run_once_it_does(tmp_db: Database) -> None:
+    from tornado.ioloop import IOLoop
+
+    tmp_db.save({"_id": "a", "n": 1})
+    asyncio_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(asyncio_loop)
+    got: list[Any] = []
+    ioloop = IOLoop.current()
+    try:
+        tmp_db.get("a", callback=lambda data, status: got.append(data.n))
+        tmp_db.get("b", callback=lambda data, status: (got.append(status.error), ioloop.stop()))
+        ioloop.call_later(30, ioloop.stop)
+        ioloop.start()
+    finally:
+        ioloop.close(all_fds=True)
+        asyncio.set_event_loop(None)
+    assert got == [1, NotFound]
+
+
+def test_a_callback_call_whose_loop_never_runs_is_named_at_exit(couchdb_url: str) -> None:
+    done = run_script(
+        """
+        import sys
+        from corduroy import Database
+        db = Database(sys.argv[1].rstrip("/") + "/nothing-here")
+        db.get("x", callback=lambda data, status: print("ran"))
+        """,
+        couchdb_url,
+        "-X",
+        "dev",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ran" not in done.stdout
+    assert done.stderr.count("Database.get('x')") == 1
+    assert "Callbacks need a running event loop" in done.stderr
+    assert "destroyed but it is pending" not in done.stderr
+    assert "never awaited" not in done.stderr
+
+
+# -- a forgotten await (item 12) ----------------------------------------------------
+
+
+def test_a_forgotten_await_names_the_public_call(couchdb_url: str) -> None:
+    done = run_script(
+        """
+        import asyncio, gc, sys
+        from corduroy import Couch
+        couch = Couch(sys.argv[1])
+        async def main():
+            couch["nothing-here"].get("x")
+            couch.all_dbs()
+            gc.collect()
+        asyncio.run(main())
+        """,
+        couchdb_url,
+    )
+    assert "coroutine 'Database.get' was never awaited" in done.stderr
+    assert "coroutine 'Couch.all_dbs' was never awaited" in done.stderr
+    assert "run_async" not in done.stderr
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_calls_still_work_in_every_convention(tmp_db: Database, convention: str) -> None:
+    tmp_db.save({"_id": "a", "n": 1})
+    assert call(convention, lambda **kw: tmp_db.get("a", **kw)).n == 1
+    with pytest.raises(NotFound):
+        call(convention, lambda **kw: tmp_db.get("nope", **kw))
+
+
+__all__ = ["Couch", "UserDict"]
