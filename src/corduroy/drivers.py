@@ -345,7 +345,7 @@ def _warn_calls_that_never_ran() -> None:
     )
     for task, _, coro in never:  # said once here: no "destroyed but pending" noise after
         task._log_destroy_pending = False  # type: ignore[attr-defined]
-        task.get_coro().close()  # type: ignore[union-attr]
+        task.get_coro().close()
         coro.close()
 
 
@@ -409,7 +409,7 @@ def dispatch(op: Op[T], conn: Connection, callback: Callback | None = None) -> A
     if callback is not None:
         return _start_callback(op, conn, callback)
     if in_running_loop():
-        coro = run_async(op, conn)
+        coro: Any = run_async(op, conn)
         # a forgotten await is reported by Python under this name: the public call's
         coro.__qualname__ = coro.__name__ = _public_call(_PUBLIC_DEPTH, False)
         return coro
