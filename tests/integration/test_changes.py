@@ -33,6 +33,19 @@ def test_normal_feed(tmp_db: Database, convention: str) -> None:
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
+def test_the_result_reads_like_couchdbs_answer(tmp_db: Database, convention: str) -> None:
+    ids = seed(tmp_db)
+    res = call(convention, lambda **kw: tmp_db.changes(**kw))
+    assert res["results"] is res.results and res["last_seq"] == res.last_seq
+    assert res["pending"] == res.pending == res.get("pending")
+    assert "results" in res and "last_seq" in res and list(res.keys())[:2] == ["results", "last_seq"]
+    assert sorted(change["id"] for change in res) == sorted(ids) == sorted(c.id for c in res[:])
+    assert len(res) == len(ids) and res[0] in res
+    with pytest.raises(KeyError):
+        res["nope"]
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
 def test_options(tmp_db: Database, convention: str) -> None:
     ids = seed(tmp_db)
     tmp_db.save({
