@@ -84,6 +84,12 @@ def test_binary_round_trip_updates_the_doc_in_place(tmp_db: Database, convention
     assert stored["length"] == len(BINARY)
     assert stored["content_type"] == "application/octet-stream"
     assert stored["digest"] == doc["_attachments"]["all.bin"]["digest"]
+    stub = doc["_attachments"]["all.bin"]  # the stub written into the dict, as the original's
+    assert stub["stub"] is stub["added"] is True and stub["length"] == len(BINARY)
+    assert stub["content_type"] == "application/octet-stream"
+    doc["kind"] = "saved with the stub"
+    call(convention, lambda **kw: tmp_db.save(doc, **kw))
+    assert tmp_db.get_attachment("bin", "all.bin") == BINARY
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)

@@ -186,6 +186,7 @@ def put_attachment(
             "length": upload.length,
             "revpos": int(new_rev.split("-", 1)[0]),
             "stub": True,
+            "added": True,  # as the original corduroy marked a stub it wrote itself
         }
     return result
 
