@@ -248,6 +248,34 @@ def test_copy_and_revisions(tmp_db: Database, convention: str) -> None:
     ]
 
 
+class ItemsOnly:
+    """A document-like object that is no Mapping, only has ``.items()`` (as the
+    original corduroy's copy() accepted)."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.fields = fields
+
+    def items(self) -> Any:
+        return self.fields.items()
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.fields[name] = value
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_copy_takes_any_object_with_items(tmp_db: Database, convention: str) -> None:
+    tmp_db.save({"_id": "src", "v": 1})
+    target: dict[str, Any] = {"_id": "dst", "v": 0}
+    tmp_db.save(target)
+    source = ItemsOnly(_id="src")
+    dest = ItemsOnly(_id="dst", _rev=target["_rev"])
+    made = call(convention, lambda **kw: tmp_db.copy(source, dest, **kw))  # type: ignore[arg-type]
+    assert made.id == "dst" and dest.fields["_rev"] == made.rev == tmp_db.get("dst")._rev
+    assert tmp_db.get("dst").v == 1
+    fresh = call(convention, lambda **kw: tmp_db.copy(source, ItemsOnly(_id="new"), **kw))  # type: ignore[arg-type]
+    assert fresh.id == "new" and tmp_db.get("new").v == 1
+
+
 @pytest.mark.real_couchdb
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_purge_on_real_couchdb(tmp_db: Database, convention: str) -> None:

@@ -155,9 +155,20 @@ def resolve_leaves(
 # -- copy, revisions, purge ----------------------------------------------------------
 
 
-def _destination(dest: str | Mapping[str, Any]) -> tuple[str, str | None]:
-    if isinstance(dest, Mapping):
-        return validate_id(dest.get("_id"), "destination id"), dest.get("_rev")
+def _fields(doc: Any) -> Mapping[str, Any] | None:
+    """A document given as a mapping or as any object with ``.items()`` (as the
+    original corduroy took them); ``None`` for an id."""
+    if isinstance(doc, Mapping):
+        return doc
+    if not isinstance(doc, str) and callable(getattr(doc, "items", None)):
+        return dict(doc.items())
+    return None
+
+
+def _destination(dest: Any) -> tuple[str, str | None]:
+    fields = _fields(dest)
+    if fields is not None:
+        return validate_id(fields.get("_id"), "destination id"), fields.get("_rev")
     return validate_id(dest, "destination id"), None
 
 
@@ -169,12 +180,14 @@ def copy_doc(
 ) -> Op[AttrDict]:
     """``COPY /db/source`` with a ``Destination`` header: ``{ok, id, rev}``.
 
-    ``dest`` is a new id, or a ``{_id, _rev}`` dict to overwrite that revision
-    (its ``_rev`` is then updated in place). ``rev`` copies an older revision of
-    the source. When the server leaves ``id``/``rev`` out (pouchdb-server), the
-    new revision is fetched.
+    ``source`` is an id or a document (a mapping or any object with
+    ``.items()``: its ``_id``). ``dest`` is a new id, or such a document with
+    ``_id`` and ``_rev`` to overwrite that revision (its ``_rev`` is then
+    updated in place). ``rev`` copies an older revision of the source. When the
+    server leaves ``id``/``rev`` out (pouchdb-server), the new revision is fetched.
     """
-    source_id = validate_id(source.get("_id") if isinstance(source, Mapping) else source)
+    fields = _fields(source)
+    source_id = validate_id(fields.get("_id") if fields is not None else source)
     dest_id, dest_rev = _destination(dest)
     if "?" in dest_id:
         raise InvalidInput(f"COPY cannot address a destination id with '?': {dest_id!r}")
@@ -190,7 +203,7 @@ def copy_doc(
     answer.setdefault("id", dest_id)
     if not answer.get("rev"):
         answer["rev"] = yield from doc_rev(db, dest_id)
-    if isinstance(dest, MutableMapping) and answer.get("rev"):
+    if not isinstance(dest, str) and hasattr(dest, "__setitem__") and answer.get("rev"):
         dest["_rev"] = answer["rev"]
     return answer
 
