@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conventions import CONVENTIONS, call
-from corduroy import Database, Forbidden, HTTPError, NotFound
+from corduroy import Database, Forbidden, HTTPError, InvalidInput, NotFound
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -86,6 +86,23 @@ def test_show_with_and_without_a_document(db: Database, convention: str) -> None
     assert got.headers["x-hello"] == "yes"
     got = call(convention, lambda **kw: db.show("app/hello", who="you", **kw))
     assert got.body == "no doc you"
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_every_spelling_of_a_function_name_the_original_took(
+    db: Database, convention: str
+) -> None:
+    for name in ("app/hello", "_design/app/hello", "_design/app/_show/hello"):
+        got = call(convention, lambda name=name, **kw: db.show(name, "d1", who="me", **kw))
+        assert got.body == "hello d1 me", name
+    for name in ("app/ids", "_design/app/ids", "_design/app/_list/ids"):
+        got = call(convention, lambda name=name, **kw: db.list(name, "by_n", limit=2, **kw))
+        assert got.body == "d1,d2", name
+    for name in ("app/stamp", "_design/app/stamp", "_design/app/_update/stamp"):
+        got = call(convention, lambda name=name, **kw: db.update(name, "d2", "x", **kw))
+        assert got.body == "stamped d2", name
+    with pytest.raises(InvalidInput, match="names a _list function, not a _show one"):
+        db.show("_design/app/_list/ids")
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)

@@ -132,14 +132,31 @@ class FormatterResponse:
 
 
 def split_function_name(name: Any, kind: str) -> tuple[str, str]:
-    """``"ddoc/func"`` -> (``"ddoc"``, ``"func"``); a leading ``_design/`` is allowed."""
+    """The design document and function of a ``kind`` (show, list, update) name.
+
+    Every spelling the original corduroy took: ``"ddoc/func"``,
+    ``"_design/ddoc/func"`` and the path ``"_design/ddoc/_show/func"``.
+    """
     if not isinstance(name, str):
         raise InvalidInput(f"{kind} name must be a str like 'ddoc/name', not {name!r}")
+    full = name
     if name.startswith("_design/"):
         name = name[len("_design/") :]
-    ddoc, slash, func = name.partition("/")
+        ddoc, slash, func = name.partition("/")
+        segment, inner, rest = func.partition("/")
+        if segment == "_" + kind and inner:
+            func = rest
+        elif segment.startswith("_") and inner:
+            raise InvalidInput(
+                f"{kind} name {full!r} names a {segment} function, not a _{kind} one"
+            )
+    else:
+        ddoc, slash, func = name.partition("/")
     if not slash or not ddoc or not func:
-        raise InvalidInput(f"{kind} name must look like 'designdoc/{kind}name', got {name!r}")
+        raise InvalidInput(
+            f"{kind} name must look like 'designdoc/{kind}name' or "
+            f"'_design/designdoc/_{kind}/{kind}name', got {full!r}"
+        )
     return ddoc, func
 
 
