@@ -31,6 +31,7 @@ from .errors import (
     MethodNotAllowed,
     NotAcceptable,
     NotFound,
+    NotJSON,
     PreconditionFailed,
     RangeNotSatisfiable,
     RequestEntityTooLarge,
@@ -47,7 +48,7 @@ from .partition import Partition
 from .relax import relax
 from .replication import ReplicationFailed, ReplicationStatus
 from .status import Status
-from .views import FindResult, Row, View
+from .views import FindResult, Row, RowStream, View
 
 __version__ = "0.1.0"
 
@@ -76,6 +77,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotAcceptable",
     "NotFound",
+    "NotJSON",
     "Partition",
     "Pending",
     "PreconditionFailed",
@@ -86,6 +88,7 @@ __all__ = [
     "RequestEntityTooLarge",
     "RequestReplica",
     "Row",
+    "RowStream",
     "ServerError",
     "Status",
     "Timeout",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .api.couch_admin import CouchAdminMethods
@@ -86,6 +87,8 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         probe_interval: float = 2.0,
         retry: RetryPolicy | bool = True,
         max_connections: int = 10,
+        full_commit: bool | None = None,
+        json_default: Callable[[Any], Any] | None = None,
     ) -> None:
         """See the class docstring; docs/auth.md and docs/clusters.md say more.
 
@@ -98,7 +101,22 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         (docs/reliability.md). ``max_connections``: keep-alive connections per
         server, shared by all threads for blocking calls and per event loop for
         async ones; more concurrent calls wait for one (up to ``connect_timeout``).
+        ``json_default``: called with each value JSON cannot hold faithfully
+        (``datetime``, ``Decimal``, ``set``, ...; refused otherwise) to return
+        what to send instead. ``full_commit`` is accepted for code written for
+        the original corduroy and ignored, with a ``DeprecationWarning``
+        (CouchDB 2+ ignores the ``X-Couch-Full-Commit`` header).
         """
+        if full_commit is not None:
+            warnings.warn(
+                "Couch(full_commit=...) does nothing: CouchDB 2+ ignores X-Couch-Full-Commit "
+                "and commits every write; leave the argument out",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        if json_default is not None and not callable(json_default):
+            raise InvalidInput(f"json_default must be a function, not {json_default!r}")
+        self.json_default = json_default
         if type(max_connections) is not int or max_connections < 1:
             raise InvalidInput(
                 f"max_connections must be an int of at least 1, not {max_connections!r}"
@@ -196,6 +214,15 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         """The names of all databases (blocking; ``all_dbs`` in other conventions)."""
         blocking_only("iterating over a Couch")
         return iter(self.all_dbs())
+
+    def __len__(self) -> int:
+        """How many databases the server has (blocking; ``len(await couch.all_dbs())``)."""
+        blocking_only("len(couch)")
+        return len(self.all_dbs())
+
+    def __bool__(self) -> bool:
+        """Always true: no hidden request (``couch.up()`` asks whether the server is up)."""
+        return True
 
     def close(self) -> None:
         """Close the pooled blocking connections (they reopen when needed)."""

@@ -71,7 +71,9 @@ class Database(
         server, dbname = _split_db_url(name) if couch is None else (None, name)
         db_path(dbname)  # refuses an empty name or one with CR/LF/NUL
         self.couch = couch if couch is not None else shared_couch(server)
-        self._ref = DbRef(dbname, self.couch._uuids, self.couch.document_class)
+        self._ref = DbRef(
+            dbname, self.couch._uuids, self.couch.document_class, self.couch.json_default
+        )
 
     def _run(self, op: Op[T], callback: Callback | None) -> T:
         result: T = dispatch(op, self.couch._conn, callback)

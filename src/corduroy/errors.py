@@ -42,6 +42,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotAcceptable",
     "NotFound",
+    "NotJSON",
     "PreconditionFailed",
     "RangeNotSatisfiable",
     "RequestEntityTooLarge",
@@ -63,6 +64,15 @@ class CouchError(Exception):
 
 class InvalidInput(CouchError, ValueError):
     """An argument was refused before any request was sent."""
+
+
+class NotJSON(InvalidInput, TypeError):
+    """A value JSON cannot hold faithfully (``datetime``, ``UUID``, ``Decimal``,
+    ``set``, ``bytes``, a dataclass, a non-str key...) was refused before sending.
+
+    Both an ``InvalidInput`` and a ``TypeError`` (what ``json.dumps`` raises);
+    ``Couch(json_default=fn)`` converts such values instead.
+    """
 
 
 class TransportError(CouchError):

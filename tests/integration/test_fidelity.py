@@ -5,16 +5,18 @@ copy() sources, and no hidden I/O in bool(); against the live server."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
 import subprocess
 import sys
 import textwrap
-from collections import UserDict
+import uuid
 from typing import Any
 
 import pytest
 
 from conventions import CONVENTIONS, call
-from corduroy import Couch, Database, NotFound, RequestReplica, Status
+from corduroy import Couch, Database, InvalidInput, NotFound, NotJSON, RequestReplica, Status
 
 
 def run_script(source: str, url: str, *flags: str) -> subprocess.CompletedProcess[str]:
@@ -141,4 +143,77 @@ def test_calls_still_work_in_every_convention(tmp_db: Database, convention: str)
         call(convention, lambda **kw: tmp_db.get("nope", **kw))
 
 
-__all__ = ["Couch", "UserDict"]
+# -- values JSON cannot hold faithfully (item 8) -------------------------------------
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_values_json_cannot_hold_are_refused_before_sending(
+    tmp_db: Database, convention: str
+) -> None:
+    for value in (datetime.date(2026, 1, 2), uuid.uuid4(), decimal.Decimal("1.5"), {1}):
+        doc = {"_id": "when", "at": {"day": value}}
+        with pytest.raises(NotJSON, match=r"'at\.day'") as raised:
+            call(convention, lambda doc=doc, **kw: tmp_db.save(doc, **kw))
+        assert isinstance(raised.value, TypeError) and isinstance(raised.value, InvalidInput)
+        assert "_rev" not in doc
+        with pytest.raises(NotJSON):
+            call(convention, lambda doc=doc, **kw: tmp_db.save([doc, {"_id": "fine"}], **kw))
+    assert tmp_db.get(["when", "fine"]) == [None, None]  # nothing was sent
+    with pytest.raises(NotJSON, match="key"):
+        call(convention, lambda **kw: tmp_db.view("_all_docs", key=datetime.date.today(), **kw))
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_json_default_opts_in_to_a_conversion(
+    couchdb_url: str, tmp_db: Database, convention: str
+) -> None:
+    def convert(value: Any) -> Any:
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        raise TypeError(f"no conversion for {type(value).__name__}")
+
+    with Couch(couchdb_url, json_default=convert) as couch:
+        db = couch[tmp_db.name]
+        doc = {"_id": "when", "day": datetime.date(2026, 1, 2)}
+        call(convention, lambda **kw: db.save(doc, **kw))
+        assert tmp_db.get("when").day == "2026-01-02"
+        rows = call(convention, lambda **kw: db.all_docs(keys=["when"], **kw))
+        assert [row.id for row in rows] == ["when"]
+        with pytest.raises(NotJSON, match="'n'"):
+            call(convention, lambda **kw: db.save({"_id": "x", "n": decimal.Decimal(1)}, **kw))
+
+
+# -- Couch as a mapping, full_commit, bool() (items 10 and 13) -----------------------
+
+
+def test_couch_is_a_mapping_of_databases_when_blocking(couch: Couch, tmp_db: Database) -> None:
+    names = list(couch)
+    assert tmp_db.name in names and tmp_db.name in couch and "no-such-db-here" not in couch
+    assert len(couch) == len(names) == len(couch.all_dbs())
+    assert couch[tmp_db.name] == tmp_db
+
+    async def inside_a_loop() -> None:
+        with pytest.raises(RuntimeError, match="would block the running event loop"):
+            len(couch)
+
+    asyncio.run(inside_a_loop())
+
+
+def test_full_commit_is_accepted_and_ignored_with_a_warning(couchdb_url: str) -> None:
+    with pytest.warns(DeprecationWarning, match=r"CouchDB 2\+ ignores X-Couch-Full-Commit"):
+        couch = Couch(couchdb_url, full_commit=False)
+    assert couch.up() is True
+    couch.close()
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_bool_makes_no_request_up_and_exists_do(couchdb_url: str, convention: str) -> None:
+    unreachable = Couch("http://127.0.0.1:9/", retry=False)
+    assert bool(unreachable) and bool(unreachable["anything"])  # no request is made
+    with Couch(couchdb_url) as couch:
+        missing = couch["no-such-db-here"]
+        assert bool(couch) and bool(missing)
+        assert call(convention, lambda **kw: couch.up(**kw)) is True
+        assert call(convention, lambda **kw: missing.exists(**kw)) is False
+    with pytest.raises(TypeError, match="docid"):
+        missing.get()  # type: ignore[call-overload]

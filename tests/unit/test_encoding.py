@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import decimal
 import json
 import math
 import socket
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from corduroy import Couch, InvalidInput
+from corduroy import Couch, InvalidInput, NotJSON
 from corduroy.ops import documents as ops
 from corduroy.ops import server as server_ops
 from corduroy.ops.base import dumps, validate_id
@@ -86,6 +89,57 @@ def test_unserialisable_values_are_refused(ref: ops.DbRef, value: Any) -> None:
     message = str(refused(ops.put_doc(ref, {"_id": "doc-7", "nested": {"v": value}})))
     assert "'doc-7'" in message
     assert type(value).__name__ in message
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime.datetime(2026, 1, 2, 3, 4), datetime.date(2026, 1, 2), datetime.time(3, 4),
+        uuid.UUID(int=7), decimal.Decimal("1.5"), {1, 2}, b"bytes", Point(1),
+    ],
+    ids=["datetime", "date", "time", "uuid", "decimal", "set", "bytes", "dataclass"],
+)  # fmt: skip
+def test_values_json_cannot_hold_faithfully_are_refused_as_typeerror_too(
+    ref: ops.DbRef, value: Any
+) -> None:
+    with pytest.raises(NotJSON) as raised:
+        next(ops.put_doc(ref, {"_id": "doc-7", "nested": [{"v": value}]}))
+    assert isinstance(raised.value, InvalidInput) and isinstance(raised.value, TypeError)
+    message = str(raised.value)
+    assert "'doc-7'" in message and "'nested[0].v'" in message
+    assert type(value).__name__ in message and "json_default" in message
+
+
+def test_uuid_shaped_strings_are_fine_and_a_uuid_among_them_is_found() -> None:
+    ids = [str(uuid.UUID(int=n)) for n in range(50)]
+    body = {"docs": [{"_id": docid, "parent": ids[0]} for docid in ids]}
+    assert json.loads(dumps(body)) == body
+    body["docs"][7]["parent"] = uuid.UUID(ids[3])
+    with pytest.raises(NotJSON, match=f"document '{ids[7]}': field 'parent' is a UUID"):
+        dumps(body)
+
+
+def test_json_default_converts_what_would_be_refused() -> None:
+    when = datetime.datetime(2026, 1, 2, 3, 4)
+    doc = {"_id": "a", "when": when, "tags": {"x"}, "n": decimal.Decimal("2.5")}
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, set):
+            return sorted(value)
+        if isinstance(value, decimal.Decimal):
+            return str(value)
+        return value.isoformat()
+
+    assert json.loads(dumps(doc, default=convert)) == {
+        "_id": "a", "when": "2026-01-02T03:04:00", "tags": ["x"], "n": "2.5",
+    }  # fmt: skip
+    with pytest.raises(NotJSON, match="'when'"):
+        dumps(doc, default=lambda value: object())
 
 
 @pytest.mark.parametrize("key", [1, 2.5, None, ("t",)])

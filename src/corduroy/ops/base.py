@@ -10,16 +10,18 @@ an expected error with ``try``/``except`` around its ``yield``.
 from __future__ import annotations
 
 import base64
+import gc
 import math
 import re
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
+from uuid import UUID
 
 import orjson
 
 from ..document import InlineData
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotJSON
 from ..http.jsonexact import exact_ints
 from ..http.messages import Request, Response, encode_query
 
@@ -156,50 +158,103 @@ def _describe(value: Any) -> str:
     return "the request body"
 
 
+#: orjson would write these as strings (or objects) that read back as something else:
+#: with the passthrough options they reach ``default``, which refuses them
+_FAITHFUL_OPTS = _DUMP_OPTS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+#: how orjson writes a UUID (it does so itself, without asking ``default``); the
+#: pattern starts at a literal ``-`` so that the search skips along at C speed
+_UUID_TEXT = re.compile(rb"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\"")
+#: the same as a document's ``_id`` (ids are checked to be str before encoding)
+_ID_UUID_TEXT = re.compile(
+    rb'"_id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"'
+)
+_CONTAINERS = (dict, list, tuple)
+
+
+def _holds_uuid(value: Any, data: bytes) -> bool:
+    """Whether ``value`` (encoded as ``data``) holds a ``uuid.UUID``.
+
+    Cheap unless the JSON shows UUID-shaped strings other than the ``_id`` of
+    the documents written (str ids made with ``str(uuid4())`` are common): only
+    then are the values walked.
+    """
+    shaped = _UUID_TEXT.findall(data)
+    if not shaped:
+        return False
+    docs = value.get("docs") if isinstance(value, Mapping) else None
+    top = len(docs) if isinstance(docs, list) else 1 if isinstance(value, Mapping) else 0
+    if len(shaped) <= top and len(_ID_UUID_TEXT.findall(data)) == len(shaped):
+        return False
+    return _find_uuid(value)
+
+
 def _encode_other(value: Any) -> Any:
     if isinstance(value, InlineData):  # inline attachment data read with attachments=True
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
-def _encode(value: Any) -> bytes:
+def _with_hook(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def default(value: Any) -> Any:
+        if isinstance(value, InlineData):
+            return base64.b64encode(value).decode("ascii")
+        return hook(value)
+
+    return default
+
+
+def _encode(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     """orjson, with integers beyond 64 bits written out exactly."""
+    hook = _encode_other if default is None else _with_hook(default)
     try:
-        return orjson.dumps(value, default=_encode_other, option=_DUMP_OPTS)
+        return orjson.dumps(value, default=hook, option=_FAITHFUL_OPTS)
     except TypeError:
         exact = exact_ints(value)
         if exact is value:
             raise
-        return orjson.dumps(exact, default=_encode_other, option=_DUMP_OPTS)
+        return orjson.dumps(exact, default=hook, option=_FAITHFUL_OPTS)
 
 
-def _locate(value: Any, where: str) -> str:
+def _find_uuid(value: Any) -> bool:
+    """Whether ``value`` holds a ``uuid.UUID`` (looked for only when the JSON shows one)."""
+    level = [value]
+    while level:
+        found = gc.get_referents(*level)
+        if UUID in set(map(type, found)):
+            return True
+        level = [item for item in found if isinstance(item, _CONTAINERS)]
+    return type(value) is UUID
+
+
+def _locate(value: Any, where: str, default: Callable[[Any], Any] | None = None) -> str:
     """Where in ``value`` (known not to encode) the culprit is, and what it is."""
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 place = f" in field {where!r}" if where else ""
                 return f"key {key!r}{place} is a {type(key).__name__}, not a str"
-            try:
-                _encode(item)
-            except TypeError:
-                return _locate(item, f"{where}.{key}" if where else str(key))
+            if _problem(item, default) is not None:
+                return _locate(item, f"{where}.{key}" if where else str(key), default)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            try:
-                _encode(item)
-            except TypeError:
-                return _locate(item, f"{where}[{index}]")
+            if _problem(item, default) is not None:
+                return _locate(item, f"{where}[{index}]", default)
     place = f"field {where!r}" if where else "the value"
-    return f"{place} is a {type(value).__name__}, which JSON cannot carry"
+    return (
+        f"{place} is a {type(value).__name__}, which JSON cannot hold faithfully "
+        "(convert it, or give Couch(json_default=fn) to convert such values)"
+    )
 
 
-def _problem(value: Any) -> str | None:
+def _problem(value: Any, default: Callable[[Any], Any] | None = None) -> str | None:
     """Why ``value`` cannot be sent as JSON, or ``None`` if it can."""
     try:
-        data = _encode(value)
+        data = _encode(value, default)
     except TypeError:
-        return _locate(value, "")
+        return _locate(value, "", default)
+    if default is None and _holds_uuid(value, data):
+        return _locate_uuid(value, "")
     found = _find_unrepresentable(value, "") if b"null" in data else None
     if found is None:
         return None
@@ -207,36 +262,72 @@ def _problem(value: Any) -> str | None:
     return f"{where} is NaN or infinite, which JSON cannot carry"
 
 
-def _refusal(value: Any, what: str | None) -> InvalidInput:
+def _locate_uuid(value: Any, where: str) -> str:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if _find_uuid(item):
+                return _locate_uuid(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if _find_uuid(item):
+                return _locate_uuid(item, f"{where}[{index}]")
+    place = f"field {where!r}" if where else "the value"
+    return (
+        f"{place} is a UUID, which JSON cannot hold faithfully (it would read back as "
+        "a str: send str(value), or give Couch(json_default=fn))"
+    )
+
+
+def _refusal(
+    value: Any, what: str | None, default: Callable[[Any], Any] | None = None
+) -> InvalidInput:
     """The error for ``value`` that cannot be encoded (only computed on failure)."""
     docs = value.get("docs") if isinstance(value, Mapping) else None
+    problem = None
     if what is None and isinstance(docs, list):  # a _bulk_docs body: name the document
         for doc in docs:
-            problem = _problem(doc)
+            problem = _problem(doc, default)
             if problem is not None:
-                return InvalidInput(f"{_describe(doc)}: {problem}")
-    return InvalidInput(f"{what or _describe(value)}: {_problem(value)}")
+                value = doc
+                break
+    if problem is None:
+        problem = _problem(value, default)
+    message = f"{what or _describe(value)}: {problem}"
+    if problem is not None and "NaN" in problem:
+        return InvalidInput(message)
+    return NotJSON(message)
 
 
-def dumps(value: Any, what: str | None = None) -> bytes:
-    """Encode ``value`` as JSON, refusing what JSON cannot carry.
+def dumps(
+    value: Any, what: str | None = None, default: Callable[[Any], Any] | None = None
+) -> bytes:
+    """Encode ``value`` as JSON, refusing what JSON cannot hold faithfully.
 
-    NaN and infinities (which orjson would quietly turn into ``null``), non-string
-    keys and values of unknown types raise :class:`InvalidInput` naming the
-    document (or ``what``) and the field, before anything is sent. Integers of
-    any size are written exactly.
+    NaN and infinities (which orjson would quietly turn into ``null``) raise
+    :class:`InvalidInput`; non-string keys and values JSON has no type for
+    (``datetime``, ``date``, ``UUID``, ``Decimal``, ``set``, ``bytes``,
+    dataclasses, ...) raise :class:`NotJSON` (an ``InvalidInput`` and a
+    ``TypeError``) naming the document (or ``what``) and the field, before
+    anything is sent; ``default`` (``Couch(json_default=fn)``) converts them
+    instead. Integers of any size are written exactly.
     """
     try:
-        data = _encode(value)
+        data = _encode(value, default)
     except TypeError:
-        raise _refusal(value, what) from None
-    # orjson writes NaN and infinities as null: look closer only then
-    if b"null" in data and _find_unrepresentable(value, "") is not None:
+        raise _refusal(value, what, default) from None
+    # orjson writes UUIDs itself, and NaN and infinities as null: look closer only then
+    if default is None and b"-" in data and _holds_uuid(value, data):
         raise _refusal(value, what)
+    if b"null" in data and _find_unrepresentable(value, "") is not None:
+        raise _refusal(value, what, default)
     return data
 
 
-def query_string(params: Mapping[str, Any] | None, json_keys: tuple[str, ...] = ()) -> str:
+def query_string(
+    params: Mapping[str, Any] | None,
+    json_keys: tuple[str, ...] = (),
+    default: Callable[[Any], Any] | None = None,
+) -> str:
     """Encode query options; the names in ``json_keys`` are always sent as JSON."""
     if not params:
         return ""
@@ -245,7 +336,7 @@ def query_string(params: Mapping[str, Any] | None, json_keys: tuple[str, ...] = 
         if value is None:
             continue
         if name in json_keys:
-            value = dumps(value).decode()
+            value = dumps(value, f"option {name}", default).decode()
         items.append((name, value))
     return encode_query(items)
 
@@ -258,10 +349,13 @@ def json_request(
     query: str = "",
     idempotent: bool | None = None,
     headers: tuple[tuple[str, str], ...] = (),
+    default: Callable[[Any], Any] | None = None,
 ) -> Request:
-    """A request whose body (if not ``None``) is ``body`` encoded as JSON."""
+    """A request whose body (if not ``None``) is ``body`` encoded as JSON
+    (``default``: the ``Couch``'s ``json_default``)."""
     if body is None:
         return Request(method, path, query, headers, None, idempotent=idempotent)
     return Request(
-        method, path, query, JSON_HEADERS + headers, dumps(body), idempotent=idempotent
+        method, path, query, JSON_HEADERS + headers, dumps(body, None, default),
+        idempotent=idempotent,
     )

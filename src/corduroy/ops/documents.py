@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import attrgetter, itemgetter, setitem
@@ -41,6 +41,8 @@ class DbRef:
     name: str
     uuids: UuidCache = field(default_factory=UuidCache, compare=False)
     doc_class: type[Document] = Document
+    #: ``Couch(json_default=fn)``: converts values JSON cannot hold (else they are refused)
+    json_default: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
     _path: str | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
@@ -164,7 +166,7 @@ def prepare_docs(db: DbRef, docs: Sequence[Any]) -> Op[list[MutableMapping[str, 
             _check_doc(doc, index)
         docid = doc.get("_id")
         if docid is None:
-            dumps(doc, f"the document at index {index} (no _id yet)")
+            dumps(doc, f"the document at index {index} (no _id yet)", db.json_default)
             missing.append(doc)
         else:
             validate_id(docid)
@@ -190,7 +192,9 @@ def put_doc(db: DbRef, doc: Any, **options: Any) -> Op[AttrDict]:
     Raises :class:`~corduroy.errors.Conflict` when its ``_rev`` is not current.
     """
     (doc,) = yield from prepare_docs(db, [doc])
-    response = yield json_request("PUT", db.doc_path(doc["_id"]), doc, query=query_string(options))
+    response = yield json_request(
+        "PUT", db.doc_path(doc["_id"]), doc, query=query_string(options), default=db.json_default
+    )
     result = AttrDict(response.json())
     if "rev" in result:
         doc["_rev"] = result["rev"]
@@ -209,8 +213,9 @@ def bulk_docs(db: DbRef, docs: Sequence[Any], **options: Any) -> Op[SaveResult]:
         if options.get(name) is not None:
             body[name] = options.pop(name)
     response = yield json_request(
-        "POST", db.path + "/_bulk_docs", body, query=query_string(options)
-    )
+        "POST", db.path + "/_bulk_docs", body, query=query_string(options),
+        default=db.json_default,
+    )  # fmt: skip
     outcome = SaveResult()
     results = _outcomes(response.data)
     if not results:  # new_edits=False answers []

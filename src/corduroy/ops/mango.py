@@ -60,8 +60,9 @@ def find_body(
 
 
 def _find_request(db: DbRef, body: Mapping[str, Any], stream: bool) -> Request:
+    data = dumps(body, "the selector", db.json_default)
     return Request(
-        "POST", db.path + "/_find", "", JSON_HEADERS, dumps(body), stream=stream, idempotent=True
+        "POST", db.path + "/_find", "", JSON_HEADERS, data, stream=stream, idempotent=True
     )
 
 

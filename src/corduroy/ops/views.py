@@ -3,7 +3,7 @@ design-document info and index maintenance."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -68,7 +68,9 @@ def view_path(db: DbRef, name: str) -> tuple[str, str]:
     return path, f"{ddoc}/{view}"
 
 
-def _encode_options(options: Mapping[str, Any]) -> tuple[str, Any]:
+def _encode_options(
+    options: Mapping[str, Any], default: Callable[[Any], Any] | None = None
+) -> tuple[str, Any]:
     """The query string and, when ``keys`` is given, the POST body."""
     opts = dict(options)
     keys = opts.pop("keys", None)
@@ -80,15 +82,22 @@ def _encode_options(options: Mapping[str, Any]) -> tuple[str, Any]:
     update = opts.get("update")
     if isinstance(update, bool):
         opts["update"] = "true" if update else "false"
-    return query_string(opts, JSON_OPTIONS), body
+    return query_string(opts, JSON_OPTIONS, default), body
 
 
-def view_query(path: str, options: Mapping[str, Any], *, stream: bool = True) -> Request:
+def view_query(
+    path: str,
+    options: Mapping[str, Any],
+    *,
+    stream: bool = True,
+    default: Callable[[Any], Any] | None = None,
+) -> Request:
     """``GET`` the view, or ``POST {"keys": [...]}`` when ``keys`` is given."""
-    query, body = _encode_options(options)
+    query, body = _encode_options(options, default)
     if body is None:
         return Request("GET", path, query, stream=stream)
-    return Request("POST", path, query, JSON_HEADERS, dumps(body), stream=stream, idempotent=True)
+    data = dumps(body, "keys", default)
+    return Request("POST", path, query, JSON_HEADERS, data, stream=stream, idempotent=True)
 
 
 def query_view(db: DbRef, name: str, stream: bool = False, **options: Any) -> Op[View]:
@@ -97,7 +106,7 @@ def query_view(db: DbRef, name: str, stream: bool = False, **options: Any) -> Op
     ``stream=True``: the result is a ``RowStream`` (rows one at a time, not kept).
     """
     path, short = view_path(db, name)
-    response = yield view_query(path, options)
+    response = yield view_query(path, options, default=db.json_default)
     if stream:
         return RowStream(short, options, response, db.doc_class)  # type: ignore[return-value]
     return View(short, options, response, db.doc_class)
@@ -143,7 +152,7 @@ def temp_view(
 def view_page(db: DbRef, name: str, options: Mapping[str, Any]) -> Op[tuple[list[Row], Any]]:
     """One page of a view read whole (for ``iterview``): its rows and ``update_seq``."""
     path, _ = view_path(db, name)
-    response = yield view_query(path, options, stream=False)
+    response = yield view_query(path, options, stream=False, default=db.json_default)
     return page_rows(response.data, db.doc_class)
 
 
