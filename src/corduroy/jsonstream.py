@@ -175,6 +175,11 @@ class _ArrayReader:
     def tail(self) -> dict[str, Any]:
         return self._window.tail(self.splitter.array_at)
 
+    @property
+    def bytes_read(self) -> int:
+        """How many bytes of the body were handed on so far."""
+        return self._window.total
+
 
 class SyncArrayReader(_ArrayReader):
     """Wraps a blocking body (``read(n)``/``close()``) for ``ijson.items``."""

@@ -257,6 +257,10 @@ def rows_from(items: Any, doc_class: type[Document] = Document) -> list[Row]:
     return [make(item) for item in items]
 
 
+#: how many more bytes of a blocking View's answer its repr may read to count the rows
+_REPR_READ = 131072
+
+
 class View(Streamed, Sequence[Row]):
     """The result of a view, ``_all_docs``, or temporary view query.
 
@@ -430,9 +434,12 @@ class View(Streamed, Sequence[Row]):
         return self._meta.get("update_seq")
 
     def __repr__(self) -> str:
-        # At most one block (~128 KiB) more is read: enough for a whole small View.
-        if not self._complete and self._blocks is not None:
-            self._read_block()
+        # A bounded read (~128 KiB more): enough to count a small View whole.
+        reader = self._reader
+        if not self._complete and reader is not None:
+            stop = reader.bytes_read + _REPR_READ
+            while reader.bytes_read < stop and self._read_block():
+                pass
         count = f"{len(self._rows)}" if self._complete else f"{len(self._rows)}+"
         total = self.total_rows
         if total is not None:
