@@ -17,4 +17,4 @@ DOCS_REPLICATION = ROOT / "docs" / "replication.md"
 
 
 def test_docs_changes(tmp_db: Database) -> None:
-    assert run_markdown(DOCS_CHANGES.read_text(encoding="utf-8"), {"db": tmp_db}, "changes.md") == 6
+    assert run_markdown(DOCS_CHANGES.read_text(encoding="utf-8"), {"db": tmp_db}, "changes.md") == 7
