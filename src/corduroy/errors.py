@@ -186,8 +186,8 @@ class Conflict(HTTPError, code=409):
 
     Raised by saving one document, it carries the save's ``ConflictResolution``
     as ``resolution``, so the save can be finished from the exception:
-    ``exc.pending`` (the conflicted document by ``_id``), ``exc.resolve(merge)``
-    and ``exc.overwrite()`` (see ``ConflictResolution``).
+    ``exc.pending`` (the conflicted document by ``_id``), ``exc.resolved``,
+    ``exc.resolve(merge)`` and ``exc.overwrite()`` (see ``ConflictResolution``).
     """
 
     #: the ``ConflictResolution`` of the save that conflicted (``None`` for other calls)
@@ -197,6 +197,11 @@ class Conflict(HTTPError, code=409):
     def pending(self) -> dict[str, Any]:
         """The documents left unwritten by the save, by ``_id`` (empty for other calls)."""
         return self.resolution.pending if self.resolution is not None else {}
+
+    @property
+    def resolved(self) -> dict[str, Any]:
+        """The documents the save wrote, by ``_id`` (after ``resolve``/``overwrite``)."""
+        return self.resolution.resolved if self.resolution is not None else {}
 
     def _resolution(self) -> Any:
         if self.resolution is None:
