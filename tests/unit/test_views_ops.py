@@ -311,6 +311,18 @@ def test_awaited_view_reads_every_row() -> None:
     assert repr(view) == "<d/by_name: 2/8 rows>"
 
 
+def test_row_repr_is_the_original_corduroys() -> None:
+    make = Row.from_mapping
+    assert repr(make({"id": "emp-1", "key": "abbott", "value": 58})) == '<Row "abbott" emp-1 / 58>'
+    assert repr(make({"key": "blah", "error": "not_found"})) == (
+        '<Row "blah" / None \u00abnot_found\u00bb>'
+    )
+    assert repr(make({"key": None, "value": ["nothing"]})) == "<Row / ['nothing']>"
+    assert repr(make({"key": 0, "value": None})) == '<Row "0" / None>'
+    with_doc = make({"id": "a", "key": ["x", 1], "value": {"rev": "1-z"}, "doc": {"_id": "a"}})
+    assert repr(with_doc) == "<Row+ \"['x', 1]\" a / rev:1-z>"
+
+
 def test_row_is_attributes_and_a_mapping() -> None:
     row = Row.from_mapping({"id": "emp-1", "key": ["2007", "11"], "value": 20})
     assert "%(key)s → %(value)i" % row == "['2007', '11'] → 20"
