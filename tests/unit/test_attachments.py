@@ -51,6 +51,7 @@ def test_put_text_updates_rev_and_adds_a_stub(ref: DbRef) -> None:
         "length": len(NOTES),
         "revpos": 2,
         "stub": True,
+        "added": True,
     }
 
 
