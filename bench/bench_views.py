@@ -9,6 +9,8 @@ reads, and the peak RSS the first read added (``VmHWM`` after it minus the
 RSS before it):
 
 * ``db.view(stream=True)`` blocking: rows parsed as they arrive, not kept;
+* ``db.view()`` blocking: a View, its rows read on first use and kept;
+* ``async for`` over ``await db.view(stream=True)``;
 * ``db.iterview()`` blocking, 1,000 rows per request;
 * ``await db.view()``: rows parsed as they arrive and kept (all 100,000 in memory);
 * ``async for`` over ``db.iterview()``;
@@ -66,6 +68,19 @@ def streamed(db: Database) -> int:
     return sum(1 for row in db.view("_all_docs", stream=True, **QUERY) if row.key)
 
 
+def kept(db: Database) -> int:
+    view = db.view("_all_docs", **QUERY)
+    return sum(1 for row in view if row.key)
+
+
+def async_streamed(db: Database) -> int:
+    async def read() -> int:
+        rows = await db.view("_all_docs", stream=True, **QUERY)
+        return sum([1 async for row in rows if row.key])
+
+    return asyncio.run(read())
+
+
 def paged(db: Database) -> int:
     return sum(1 for row in db.iterview("_all_docs", batch=1000, **QUERY) if row.key)
 
@@ -87,6 +102,8 @@ def async_paged(db: Database) -> int:
 
 WAYS: dict[str, tuple[str, Callable[[Database], int]]] = {
     "view": ("db.view(stream=True) blocking", streamed),
+    "kept_view": ("db.view() blocking, rows kept", kept),
+    "async_stream": ("async for, await db.view(stream=True)", async_streamed),
     "iterview": ("db.iterview() blocking, 1000/page", paged),
     "await_view": ("await db.view(), rows kept", awaited),
     "async_iterview": ("async for db.iterview()", async_paged),

@@ -93,6 +93,28 @@ def test_calls_made_before_a_tornado_ioloop_starts_run_once_it_does(tmp_db: Data
     assert got == [1, NotFound]
 
 
+def test_a_plain_script_call_runs_when_the_ioloop_it_made_first_starts(couchdb_url: str) -> None:
+    done = run_script(
+        """
+        import sys
+        from corduroy import Database
+        from tornado.ioloop import IOLoop
+        db = Database(sys.argv[1].rstrip("/") + "/nothing-here")
+        def done(data, status):
+            print("ran", data, status.error.__name__)
+            IOLoop.current().stop()
+        db.get("x", callback=done)  # before any loop exists or runs
+        IOLoop.current().start()
+        """,
+        couchdb_url,
+        "-X",
+        "dev",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ran None NotFound\n"
+    assert "never ran" not in done.stderr
+
+
 def test_a_callback_call_whose_loop_never_runs_is_named_at_exit(couchdb_url: str) -> None:
     done = run_script(
         """
