@@ -47,8 +47,9 @@ from .ops.formatters import FormatterResponse
 from .partition import Partition
 from .relax import relax
 from .replication import ReplicationFailed, ReplicationStatus
+from .rowstream import RowStream
 from .status import Status
-from .views import FindResult, Row, RowStream, View
+from .views import FindResult, Row, View
 
 __version__ = "0.1.0"
 

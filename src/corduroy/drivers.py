@@ -15,7 +15,6 @@ A response with an error status is thrown into the operation as the matching
 from __future__ import annotations
 
 import asyncio
-import atexit
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -26,6 +25,7 @@ from .errors import Conflict, CouchError, HTTPError, error_class_for
 from .http.jsonexact import loads
 from .http.messages import Headers, Request, Response
 from .ops.base import Op
+from .pending_calls import WAITING_FOR_LOOP, public_call
 from .status import Status
 
 __all__ = [
@@ -289,68 +289,8 @@ async def _finished(result: Any) -> Any:
 #: callback calls in flight
 _CALLBACK_TASKS: set[asyncio.Task[None]] = set()
 
-#: callback calls made while their loop was not running, until they start:
-#: task -> (the call, e.g. ``Database.get('x')``, the coroutine the task would await)
-_WAITING_FOR_LOOP: dict[asyncio.Task[None], tuple[str, Any]] = {}
-
 #: how far up the stack the public method is, seen from dispatch (public -> _run -> dispatch)
 _PUBLIC_DEPTH = 2
-
-
-def _public_call(depth: int, with_argument: bool) -> str:
-    """The public call that reached ``dispatch``, e.g. ``Database.get`` or
-    ``Database.get('x')``, for warnings only.
-
-    It reads the name of the caller's code (and, with ``with_argument``, its
-    first argument) from the frame ``depth`` levels up; nothing is decided by
-    it. A method reached through a mixin is named by the object's class.
-    """
-    frame = sys._getframe(depth + 1)
-    code = frame.f_code
-    owner = frame.f_locals.get("self") if code.co_argcount else None
-    method = getattr(type(owner), code.co_name, None) if owner is not None else None
-    if getattr(method, "__code__", None) is code:
-        name = f"{type(owner).__name__}.{code.co_name}"
-    else:
-        name = code.co_qualname
-    if not with_argument:
-        return name
-    argument = ""
-    if code.co_argcount > 1:
-        value = frame.f_locals.get(code.co_varnames[1])
-        argument = repr(value)
-        if len(argument) > 60:
-            argument = argument[:57] + "..."
-    return f"{name}({argument})"
-
-
-def _warn_calls_that_never_ran() -> None:
-    """At exit: name the callback calls whose event loop never ran (once, all of them)."""
-    never = [(task, call, coro) for task, (call, coro) in _WAITING_FOR_LOOP.items()]
-    _WAITING_FOR_LOOP.clear()
-    never = [item for item in never if not item[0].done()]
-    if not never:
-        return
-    names = ", ".join(call for _, call, _ in never[:5])
-    if len(never) > 5:
-        names += f", ... ({len(never) - 5} more)"
-    warnings.warn_explicit(
-        f"{len(never)} call{'s' if len(never) > 1 else ''} made with callback= never ran: "
-        f"{names}. Callbacks need a running event loop: start the thread's loop "
-        "(IOLoop.current().start(), loop.run_forever(), loop.run_until_complete(...)) "
-        "after making the call, or call without callback= to block",
-        RuntimeWarning,
-        "corduroy",
-        0,
-    )
-    for task, _, coro in never:  # said once here: no "destroyed but pending" noise after
-        task._log_destroy_pending = False  # type: ignore[attr-defined]
-        task.get_coro().close()
-        coro.close()
-
-
-atexit.register(_warn_calls_that_never_ran)
-
 
 def _start_callback(
     op: Op[Any], conn: Connection, callback: Callback, depth: int = _PUBLIC_DEPTH
@@ -382,7 +322,7 @@ def _start_callback(
         # The callback runs at the end of the task itself rather than from a done
         # callback: one trip round the event loop less per call.
         if waiting:
-            _WAITING_FOR_LOOP.pop(task, None)
+            WAITING_FOR_LOOP.pop(task, None)
         try:
             data = await result
         except asyncio.CancelledError as exc:
@@ -400,7 +340,7 @@ def _start_callback(
     _CALLBACK_TASKS.add(task)  # the loop keeps only weak references to tasks
     task.add_done_callback(_CALLBACK_TASKS.discard)
     if waiting:  # it runs when the loop starts; if it never does, say so at exit
-        _WAITING_FOR_LOOP[task] = (_public_call(depth + 1, True), result)
+        WAITING_FOR_LOOP[task] = (public_call(depth + 1, True), result)
     return RequestReplica(first, conn, done)
 
 
@@ -411,7 +351,7 @@ def dispatch(op: Op[T], conn: Connection, callback: Callback | None = None) -> A
     if in_running_loop():
         coro: Any = run_async(op, conn)
         # a forgotten await is reported by Python under this name: the public call's
-        coro.__qualname__ = coro.__name__ = _public_call(_PUBLIC_DEPTH, False)
+        coro.__qualname__ = coro.__name__ = public_call(_PUBLIC_DEPTH, False)
         return coro
     return run_blocking(op, conn)
 

@@ -122,6 +122,8 @@ def test_a_callback_call_whose_loop_never_runs_is_named_at_exit(couchdb_url: str
         from corduroy import Database
         db = Database(sys.argv[1].rstrip("/") + "/nothing-here")
         db.get("x", callback=lambda data, status: print("ran"))
+        db.save({"_id": "u", "password": "hunter2"}, callback=lambda data, status: None)
+        db.couch.replicate("http://bob:hunter2@elsewhere/db", "here", callback=print)
         """,
         couchdb_url,
         "-X",
@@ -130,6 +132,9 @@ def test_a_callback_call_whose_loop_never_runs_is_named_at_exit(couchdb_url: str
     assert done.returncode == 0, done.stderr
     assert "ran" not in done.stdout
     assert done.stderr.count("Database.get('x')") == 1
+    assert "Database.save(<dict>)" in done.stderr and "hunter2" not in done.stderr
+    assert "Couch.replicate('http://<redacted>@elsewhere/db')" in done.stderr
+    assert "3 calls made with callback= never ran" in done.stderr
     assert "Callbacks need a running event loop" in done.stderr
     assert "destroyed but it is pending" not in done.stderr
     assert "never awaited" not in done.stderr

@@ -13,7 +13,8 @@ from corduroy import BadRequest, Document, InvalidInput, NotFound, Row, Transpor
 from corduroy.errors import HTTPError
 from corduroy.ops import views as ops
 from corduroy.ops.documents import DbRef
-from corduroy.views import RowStream, page_rows, rows_from
+from corduroy.rowstream import RowStream
+from corduroy.views import page_rows, rows_from
 from unit.test_views_support import (
     FakeAsyncStream,
     FakeStream,

@@ -10,7 +10,8 @@ from urllib.parse import quote
 from ..document import AttrDict
 from ..errors import HTTPError, InvalidInput
 from ..http.messages import Request
-from ..views import Row, RowStream, View, page_rows
+from ..rowstream import RowStream
+from ..views import Row, View, page_rows
 from .base import JSON_HEADERS, Op, dumps, query_string
 from .documents import DbRef
 
