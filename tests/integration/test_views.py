@@ -197,6 +197,8 @@ def test_stream_true_streams_once_with_for_and_async_for(db: Database) -> None:
     assert asyncio.run(streamed()) == by_name()
     with pytest.raises(InvalidInput, match="stream=True"):
         db.view("d/by_name", stream=True, callback=lambda data, status: None)
+    every = [row.id for row in db.all_docs(stream=True)]
+    assert every == [row.id for row in db.all_docs()]
 
 
 def test_unread_blocking_views_release_their_connections(db: Database) -> None:
@@ -248,7 +250,9 @@ def test_temporary_view(db: Database, convention: str, couch: Any) -> None:
             call(convention, lambda **kw: db.query(map_src, **kw))
         return
     view = call(convention, lambda **kw: db.query(map_src, limit=3, descending=True, **kw))
-    assert [row.key for row in view] == [9, 8, 7]
+    assert [row.key for row in view] == [9, 8, 7] and len(view) == 3
+    if convention == "blocking":
+        assert [row.key for row in db.query(map_src, limit=2, stream=True)] == [0, 1]
     reduced = call(convention, lambda **kw: db.query(map_src, "_count", **kw))
     assert reduced[0].value == len(NAMES)
 

@@ -141,7 +141,12 @@ class ViewMethods(DatabaseBase):
         callback: Callback | None = None,
         **options: Any,
     ) -> View:
-        """Run a temporary view (``_temp_view``). CouchDB 2+ has none: the error says so."""
+        """Run a temporary view (``_temp_view``). CouchDB 2+ has none: the error says so.
+
+        A ``View``; ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
+        """
+        if options.get("stream") and callback is not None:
+            raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
         op = ops.temp_view(self._ref, map_src, reduce_src, language, **options)
         return self._run(op, callback)
 

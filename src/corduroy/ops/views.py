@@ -124,18 +124,20 @@ def temp_view(
     map_src: str,
     reduce_src: str | None = None,
     language: str = "javascript",
+    stream: bool = False,
     **options: Any,
 ) -> Op[View]:
     """``POST /db/_temp_view``: run a map (and reduce) function once (CouchDB 1.x,
-    pouchdb-server). On CouchDB 2+ the error says temporary views are gone."""
-    query, keys = _encode_options(options)
+    pouchdb-server). On CouchDB 2+ the error says temporary views are gone.
+    ``stream=True``: a ``RowStream`` instead of a ``View``."""
+    query, keys = _encode_options(options, db.json_default)
     body: dict[str, Any] = {"language": language, "map": map_src}
     if reduce_src is not None:
         body["reduce"] = reduce_src
     if keys is not None:
         body.update(keys)
     request = Request(
-        "POST", db.path + "/_temp_view", query, JSON_HEADERS, dumps(body),
+        "POST", db.path + "/_temp_view", query, JSON_HEADERS, dumps(body, None, db.json_default),
         stream=True, idempotent=True,
     )  # fmt: skip
     try:
@@ -147,6 +149,8 @@ def temp_view(
                 method=exc.method, url=exc.url, body=exc.body, headers=exc.headers,
             ) from exc  # fmt: skip
         raise
+    if stream:
+        return RowStream("_temp_view", options, response, db.doc_class)  # type: ignore[return-value]
     return View("_temp_view", options, response, db.doc_class)
 
 
