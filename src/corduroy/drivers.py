@@ -292,6 +292,7 @@ _CALLBACK_TASKS: set[asyncio.Task[None]] = set()
 #: how far up the stack the public method is, seen from dispatch (public -> _run -> dispatch)
 _PUBLIC_DEPTH = 2
 
+
 def _start_callback(
     op: Op[Any], conn: Connection, callback: Callback, depth: int = _PUBLIC_DEPTH
 ) -> RequestReplica:
