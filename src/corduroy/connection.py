@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from .auth import Auth, AuthState, BasicAuth, basic_header
+from .auth import SESSION_CHECK, Auth, AuthState, BasicAuth, basic_header
 from .cluster import Node, NodeSet, failover_policy
 from .errors import InvalidInput, Unauthorized
 from .http.config import HTTPConfig
@@ -118,6 +118,14 @@ def make_ssl_context(
             certfile, keyfile = cert
             context.load_cert_chain(certfile, keyfile)
     return context
+
+
+def _session_gone(state: AuthState, check: Request, answer: Response) -> bool:
+    """Did ``GET /_session`` show that the server forgot the session cookie?"""
+    gone = answer.status == 401 or state.should_retry(check, answer)
+    if gone:
+        log.debug("the session cookie is no longer valid: logging in again")
+    return gone
 
 
 class Connection:
@@ -253,7 +261,15 @@ class Connection:
         prepared, generation = state.prepare(request)
         response = self._route(prepared)
         state.observe(response)
-        if state.should_retry(prepared, response):
+        retry = state.should_retry(prepared, response)
+        if not retry and state.check_session(prepared, response):
+            if response.stream is not None:  # keep the 401 whole: it may be the answer
+                response = Response(response.status, response.headers, response.stream.read())
+            check, _ = state.prepare(SESSION_CHECK)
+            answer = self._route(check)
+            state.observe(answer)
+            retry = _session_gone(state, check, answer)
+        if retry:
             if response.stream is not None:
                 response.stream.close()
             self._renew(generation)
@@ -268,6 +284,9 @@ class Connection:
         with self._login_lock:
             if state.generation != seen and not state.needs_renewal():
                 return  # another thread renewed meanwhile
+            refused = state.refusal()
+            if refused is not None:
+                raise refused
             login = state.login_request()
             if login is not None:
                 log.debug("logging in as %r", self.username)
@@ -292,8 +311,13 @@ class Connection:
         if response.status >= 400:
             from .drivers import error_for  # drivers import this module
 
-            state.forget()
-            raise error_for(login, response, self, response.body)
+            error = error_for(login, response, self, response.body)
+            if response.status in (401, 403):  # never sent again by itself for a while
+                log.warning("the server refused the login as %r: %s", self.username, error)
+                state.refuse(error)
+            else:
+                state.forget()
+            raise error
         if not state.accept_login(response):
             raise Unauthorized(
                 401,
@@ -321,7 +345,16 @@ class Connection:
         prepared, generation = state.prepare(request)
         response = await self._route_async(prepared)
         state.observe(response)
-        if state.should_retry(prepared, response):
+        retry = state.should_retry(prepared, response)
+        if not retry and state.check_session(prepared, response):
+            if response.stream is not None:  # keep the 401 whole: it may be the answer
+                body = await response.stream.read()
+                response = Response(response.status, response.headers, body)
+            check, _ = state.prepare(SESSION_CHECK)
+            answer = await self._route_async(check)
+            state.observe(answer)
+            retry = _session_gone(state, check, answer)
+        if retry:
             if response.stream is not None:
                 await response.stream.aclose()
             await self._renew_async(generation)
@@ -344,6 +377,9 @@ class Connection:
         async with self._login_lock_async():
             if state.generation != seen and not state.needs_renewal():
                 return  # another task renewed meanwhile
+            refused = state.refusal()
+            if refused is not None:
+                raise refused
             login = state.login_request()
             if login is not None:
                 log.debug("logging in as %r", self.username)
