@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -185,11 +186,14 @@ def test_relax_generator_reads_changes(tmp_db: Database) -> None:
     assert info.update_seq is not None
 
 
-def test_bad_credentials_stop_the_feed_through_on_error(couchdb_url: str) -> None:
+def test_bad_credentials_stop_the_feed_through_on_error(
+    couchdb_url: str, throwaway_user: Callable[[], tuple[str, str]]
+) -> None:
     from urllib.parse import urlsplit
 
     parts = urlsplit(couchdb_url)
-    bad = Couch(f"{parts.scheme}://admin:wrong-password@{parts.hostname}:{parts.port}/")
+    name, _ = throwaway_user()  # never the admin's name: failed logins lock an account
+    bad = Couch(f"{parts.scheme}://{name}:wrong-password@{parts.hostname}:{parts.port}/")
     errors: list[BaseException] = []
 
     async def main() -> ChangesFeed:
