@@ -23,8 +23,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .auth import SESSION_CHECK, Auth, AuthState, BasicAuth, basic_header
 from .cluster import Node, NodeSet, failover_policy
-from .errors import InvalidInput, Unauthorized
-from .http.config import HTTPConfig
+from .errors import ConnectionDropped, InvalidInput, Unauthorized
+from .http.config import HTTPConfig, retries_enabled
 from .http.messages import Request, Response
 from .http.retry import NO_RETRY
 
@@ -329,9 +329,13 @@ class Connection:
 
     def _route(self, request: Request) -> Response:
         cluster = self._cluster
-        if cluster is None:
-            return self._sync_for(self._node).send(request)
-        return cluster.send(request, self._sync_for)
+        try:
+            if cluster is None:
+                return self._sync_for(self._node).send(request)
+            return cluster.send(request, self._sync_for)
+        except ConnectionDropped as exc:
+            exc.may_resend = retries_enabled(self.config)
+            raise
 
     # -- asyncio --------------------------------------------------------------------------
 
@@ -395,9 +399,13 @@ class Connection:
 
     async def _route_async(self, request: Request) -> Response:
         cluster = self._cluster
-        if cluster is None:
-            return await self._async_for(self._node).send(request)
-        return await cluster.send_async(request, self._async_for)
+        try:
+            if cluster is None:
+                return await self._async_for(self._node).send(request)
+            return await cluster.send_async(request, self._async_for)
+        except ConnectionDropped as exc:
+            exc.may_resend = retries_enabled(self.config)
+            raise
 
     def close(self) -> None:
         """Close pooled blocking connections (asyncio pools close with their loop)."""

@@ -86,7 +86,14 @@ class Timeout(TransportError):
 
 
 class ConnectionDropped(TransportError):
-    """The server closed the connection before the whole answer arrived."""
+    """The server closed the connection before the whole answer arrived.
+
+    ``may_resend`` is False when the ``Couch`` was made with retries off: then
+    not even a write that is safe to repeat (its document id chosen by the
+    client) is sent again.
+    """
+
+    may_resend: bool = True
 
 
 class HTTPError(CouchError):
