@@ -168,3 +168,15 @@ def test_bulk_conflicts_without_a_resend_are_left_as_they_are() -> None:
 )
 def test_what_counts_as_the_same_write(sent: Any, stored: Any, same: bool) -> None:
     assert same_write(sent, stored) is same
+
+
+def test_batch_ok_is_a_success_without_a_rev_and_not_readable_at_once() -> None:
+    # recorded: 202 {ok, id} with no rev, and a GET right after it is a 404
+    put = recorded("misc3")["doc_put_batch_ok_202"]
+    doc = {"_id": "batched", **put["request"]["body"]}
+    op = put_doc(DbRef("misc"), doc, batch="ok")
+    request = next(op)
+    assert request.target == "/misc/batched?batch=ok"
+    result = result_of(op, request, response_of(put))
+    assert result.ok and "_rev" not in doc
+    assert recorded("misc3")["doc_get_right_after_batch"]["response"]["status"] == 404
