@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conventions import CONVENTIONS, call
-from corduroy import BadRequest, Database, HTTPError, NotFound, Row, View
+from corduroy import BadRequest, Database, NotFound, Row, View
 
 NAMES = ["fig", "apple", "date", "cherry", "banana", "apple", "elder", "grape", "kiwi", "lime"]
 

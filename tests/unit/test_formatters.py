@@ -304,7 +304,7 @@ def test_provides_json_returned_as_a_string_has_a_body(ref: DbRef) -> None:
     # the form the docs and the live tests use: it works on CouchDB 3.4 and pouchdb-server
     ex = recorded("misc3")["show_provides_return_string"]
     op = ops.show(DbRef("misc"), "shows/provides_return_string", accept="application/json")
-    request, result = run(op, ex)
+    _request, result = run(op, ex)
     assert result.code == 200 and result.body == {"hi": True}
 
 

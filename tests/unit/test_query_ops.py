@@ -133,7 +133,7 @@ def test_design_false_never_writes_a_design_document() -> None:
 def test_a_design_document_made_meanwhile_by_someone_else_is_used() -> None:
     op = query(DB, ServerTraits(), MAP, design=True)
     get = next(op)
-    put = op.throw(not_found(get))
+    op.throw(not_found(get))
     again = op.throw(Conflict(409, "conflict", "Document update conflict."))
     assert again.method == "GET"
 

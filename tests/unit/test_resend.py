@@ -123,7 +123,7 @@ def test_resent_bulk_rows_that_landed_the_first_time_count_as_written() -> None:
     again = op.throw(dropped())
     assert again == first
     answer = response_of(recorded_conflict)  # bd1 conflicts, bd2 written
-    rows = json.loads(answer.body) + [{"id": "bd3", "error": "conflict", "reason": "x"}]
+    rows = [*json.loads(answer.body), {"id": "bd3", "error": "conflict", "reason": "x"}]
     check = op.send(json_response(201, rows))
     assert (check.method, check.path, body_json(check)) == (
         "POST",
