@@ -18,7 +18,9 @@ failed request and each failed probe is a DEBUG line with the running counts.
 
 Failing over is the connection's job: a request that could not connect (so
 nothing was sent) moves to the next node whatever its method; one that failed
-later moves only when it is safe to repeat (``Request.is_idempotent``).
+later moves only when it is safe to repeat (``Request.is_idempotent``). A write
+with client-chosen ids whose connection dropped is raised here and sent again
+by its operation (:mod:`corduroy.ops.resend`), which then reaches the next node.
 """
 
 from __future__ import annotations

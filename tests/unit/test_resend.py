@@ -180,3 +180,63 @@ def test_batch_ok_is_a_success_without_a_rev_and_not_readable_at_once() -> None:
     result = result_of(op, request, response_of(put))
     assert result.ok and "_rev" not in doc
     assert recorded("misc3")["doc_get_right_after_batch"]["response"]["status"] == 404
+
+
+# -- through a Connection to a cluster whose first node dies mid-write ------------------------
+
+
+class SharedStore:
+    """Two fake nodes over one document store, as the nodes of one CouchDB cluster."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.seen: list[str] = []
+
+    def answer(self, node: str, request: Any) -> Any:
+        self.seen.append(f"{node} {request.method} {request.path}")
+        docid = request.path.rsplit("/", 1)[-1]
+        if request.method == "PUT":
+            if docid in self.docs:
+                return json_response(
+                    409, {"error": "conflict", "reason": "Document update conflict."}
+                )
+            body = json.loads(request.body)
+            self.docs[docid] = {**body, "_rev": "1-abc"}
+            return json_response(201, {"ok": True, "id": docid, "rev": "1-abc"})
+        if request.method == "GET" and docid in self.docs:
+            return json_response(200, self.docs[docid])
+        return json_response(404, {"error": "not_found", "reason": "missing"})
+
+
+class DyingNode:
+    def __init__(self, store: SharedStore) -> None:
+        self.store = store
+
+    def send(self, request: Any) -> Any:
+        self.store.answer("n1", request)  # the write lands...
+        raise ConnectionDropped("node 1 died", method=request.method, url="http://node1:5984/")
+
+
+class LiveNode:
+    def __init__(self, store: SharedStore) -> None:
+        self.store = store
+
+    def send(self, request: Any) -> Any:
+        return self.store.answer("n2", request)
+
+
+def test_a_save_through_a_cluster_survives_the_death_of_its_node() -> None:
+    from corduroy.connection import Connection, ServerUrl
+    from corduroy.drivers import run_blocking
+
+    store = SharedStore()
+    conn = Connection([ServerUrl("http://node1:5984/"), ServerUrl("http://node2:5984/")])
+    assert conn.nodes is not None
+    first, second = conn.nodes.nodes
+    first.sync = first.probe_sync = DyingNode(store)  # type: ignore[assignment]
+    second.sync = second.probe_sync = LiveNode(store)  # type: ignore[assignment]
+    doc = {"_id": "order-7", "amount": 70}
+    result = run_blocking(put_doc(DB, doc), conn)
+    assert result.ok and doc["_rev"] == "1-abc"
+    assert store.seen == ["n1 PUT /cdb/order-7", "n2 PUT /cdb/order-7", "n2 GET /cdb/order-7"]
+    assert [n["healthy"] for n in conn.nodes.health()] == [False, True]
