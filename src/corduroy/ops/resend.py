@@ -50,7 +50,7 @@ def send_write(request: Request) -> Op[tuple[Response | Conflict, bool]]:
         except ConnectionDropped as exc:
             if attempt == RESENDS or not exc.may_resend:
                 raise
-            log.info(
+            log.debug(
                 "%s %s: the connection dropped after the write left; sending it again "
                 "(its document ids make a second copy impossible)",
                 request.method,
@@ -102,7 +102,7 @@ def landed_rev(path: str, body: bytes) -> Op[str | None]:
     stored = response.json()
     if isinstance(stored, Mapping) and same_write(loads(body), stored):
         rev: str = stored["_rev"]
-        log.info("%s: the first attempt had landed (rev %s)", path, rev)
+        log.debug("%s: the first attempt had landed (rev %s)", path, rev)
         return rev
     return None
 
@@ -124,5 +124,5 @@ def landed_revs(db_path: str, sent: Sequence[Mapping[str, Any]]) -> Op[dict[str,
         if current is not None and same_write(loads(dumps(doc)), current):
             found[doc["_id"]] = current["_rev"]
     if found:
-        log.info("%d document(s) of a resent _bulk_docs had landed the first time", len(found))
+        log.debug("%d document(s) of a resent _bulk_docs had landed the first time", len(found))
     return found
