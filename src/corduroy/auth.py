@@ -14,8 +14,9 @@ ones from one address (``[chttpd_auth_lockout]``) and then refuses even the
 right password: a 401 on a request sent with a still-valid session cookie is a
 permission answer and is returned as it is (the cookie is kept, nobody logs in
 again); only a session the server no longer knows is renewed, once. A refused
-login (401 or 403) is never sent again by itself for :data:`REFUSAL_HOLD`
-seconds: requests meanwhile raise the same error without contacting the server.
+login (401 or 403) is never sent again by itself for ``REFUSAL_HOLD``
+seconds (:mod:`corduroy.lockout`): requests meanwhile raise the same error
+without contacting the server.
 
 Secrets never show: every ``repr`` here hides passwords, cookies and tokens.
 """
@@ -34,6 +35,7 @@ import orjson
 
 from .errors import HTTPError, InvalidInput
 from .http.messages import Request, Response
+from .lockout import Refusal
 
 __all__ = [
     "Auth",
@@ -53,8 +55,6 @@ SESSION_PATH = "/_session"
 #: log in again this long before a session cookie expires (at most 10% of its life)
 RENEW_MARGIN = 60.0
 _JSON = (("Content-Type", "application/json"),)
-#: seconds a refused login (401/403) is not tried again; CouchDB 3.4's lockout lasts 300 s
-REFUSAL_HOLD = 300.0
 #: asks whether the session cookie a 401 came with is still a valid session
 SESSION_CHECK = Request("GET", SESSION_PATH, idempotent=True)
 
@@ -239,8 +239,7 @@ class AuthState:
         self._lock = threading.Lock()
         self._credential: str | None = None  # the cookie value or the token
         self._expires: float | None = None  # clock() time after which to renew first
-        self._refused: HTTPError | None = None  # the answer to the last refused login
-        self._refused_at = 0.0
+        self._refusal = Refusal(lambda: self.clock())  # the last refused login, held back
 
     # -- what to send ---------------------------------------------------------------------
 
@@ -342,38 +341,18 @@ class AuthState:
 
     def refuse(self, error: HTTPError) -> None:
         """The server refused the login with ``error``: hold further logins back."""
-        with self._lock:
-            self._credential = self._expires = None
-            self._refused, self._refused_at = error, self.clock()
+        self.forget()
+        self._refusal.hold(error)
 
     def refusal(self) -> HTTPError | None:
         """A copy of the last refusal while logins are held back, else ``None``.
 
         Logging in again with the same wrong password only counts towards
         CouchDB's lockout, and a locked account stays locked whatever is sent,
-        so for :data:`REFUSAL_HOLD` seconds the refusal is raised again instead.
+        so for :data:`~corduroy.lockout.REFUSAL_HOLD` seconds the refusal is
+        raised again instead.
         """
-        with self._lock:
-            refused = self._refused
-            if refused is None:
-                return None
-            if self.clock() - self._refused_at >= REFUSAL_HOLD:
-                self._refused = None
-                return None
-        again = type(refused)(
-            refused.status,
-            refused.error,
-            refused.reason,
-            method=refused.method,
-            url=refused.url,
-            body=refused.body,
-            headers=refused.headers,
-        )
-        again.add_note(
-            "corduroy did not log in again: the server refused this login less than "
-            f"{REFUSAL_HOLD:.0f} s ago, and each failed attempt counts towards its lockout"
-        )
-        return again
+        return self._refusal.again()
 
     def check_session(self, request: Request, response: Response) -> bool:
         """Is ``response`` a 401 to a request that carried the session cookie?

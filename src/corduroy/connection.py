@@ -27,6 +27,7 @@ from .errors import ConnectionDropped, InvalidInput, Unauthorized
 from .http.config import HTTPConfig, retries_enabled
 from .http.messages import Request, Response
 from .http.retry import NO_RETRY
+from .lockout import Refusal, refuses_credentials
 
 if TYPE_CHECKING:
     from .http.async_pool import AsyncTransport
@@ -151,6 +152,10 @@ class Connection:
                 auth = BasicAuth(with_credentials.username or "", with_credentials.password or "")
         self.auth = auth
         self._state: AuthState | None = auth.bind() if auth is not None else None
+        # Basic auth: a password the server refused (each request would be one more
+        # failed login towards CouchDB's lockout), held back for REFUSAL_HOLD seconds
+        self._basic = isinstance(auth, BasicAuth)
+        self._refused = Refusal()
         static = auth.headers() if auth is not None else ()
         self._headers = tuple(static) + tuple(headers)
         self._lock = threading.Lock()
@@ -255,7 +260,15 @@ class Connection:
         """Send ``request`` and wait for the answer (blocking)."""
         state = self._state
         if state is None:
-            return self._route(request)
+            if not self._basic:
+                return self._route(request)
+            self._hold_back()
+            response = self._route(request)
+            if response.status in (401, 403):
+                if response.stream is not None:
+                    response = Response(response.status, response.headers, response.stream.read())
+                self._note_refusal(request, response)
+            return response
         if state.needs_renewal():
             self._renew(state.generation)
         prepared, generation = state.prepare(request)
@@ -277,6 +290,22 @@ class Connection:
             response = self._route(prepared)
             state.observe(response)
         return response
+
+    def _hold_back(self) -> None:
+        """Raise the refusal of these Basic credentials again while it holds."""
+        again = self._refused.again()
+        if again is not None:
+            raise again
+
+    def _note_refusal(self, request: Request, response: Response) -> None:
+        """Remember a 401/403 that refused the Basic credentials themselves."""
+        if not refuses_credentials(response):
+            return  # a permission answer: the credentials are fine
+        from .drivers import error_for  # drivers import this module
+
+        error = error_for(request, response, self, response.body)
+        log.warning("the server refused the credentials of %r: %s", self.username, error)
+        self._refused.hold(error)
 
     def _renew(self, seen: int) -> None:
         state = self._state
@@ -343,7 +372,16 @@ class Connection:
         """Send ``request`` on the running event loop."""
         state = self._state
         if state is None:
-            return await self._route_async(request)
+            if not self._basic:
+                return await self._route_async(request)
+            self._hold_back()
+            response = await self._route_async(request)
+            if response.status in (401, 403):
+                if response.stream is not None:
+                    body = await response.stream.read()
+                    response = Response(response.status, response.headers, body)
+                self._note_refusal(request, response)
+            return response
         if state.needs_renewal():
             await self._renew_async(state.generation)
         prepared, generation = state.prepare(request)

@@ -18,9 +18,10 @@ import pytest
 from core_recorded import recorded, response_of
 
 from corduroy import AccountLocked, Forbidden, InvalidInput, Unauthorized
-from corduroy.auth import REFUSAL_HOLD, JWTAuth, SessionAuth
+from corduroy.auth import JWTAuth, SessionAuth
 from corduroy.connection import Connection, ServerUrl
 from corduroy.http.messages import Headers, Request, Response
+from corduroy.lockout import REFUSAL_HOLD
 
 
 def response(status: int, body: Any = None, cookies: tuple[str, ...] = ()) -> Response:
@@ -293,3 +294,67 @@ def test_an_async_token_supplier_works_in_async_code_and_is_refused_when_blockin
     fresh._node.sync = node  # type: ignore[assignment]
     with pytest.raises(InvalidInput):
         fresh.send(Request("GET", "/"))
+
+
+class BasicNode:
+    """Answers every request with one recorded CouchDB 3.4.3 answer."""
+
+    def __init__(self, exchange: str) -> None:
+        self.answer = response_of(recorded("auth_lockout")[exchange])
+        self.seen = 0
+
+    def send(self, request: Request) -> Response:
+        self.seen += 1
+        return self.answer
+
+
+def basic_connection(node: BasicNode) -> Connection:
+    conn = Connection(ServerUrl("http://fake:5984/", "bob", "wrong"))
+    conn._node.sync = node  # type: ignore[assignment]
+    return conn
+
+
+@pytest.mark.parametrize(
+    ("exchange", "error"),
+    [
+        ("bob_basic_wrong_password_5_401", Unauthorized),
+        ("bob_basic_wrong_password_6_403_locked", AccountLocked),
+    ],
+)
+def test_refused_basic_credentials_are_not_sent_again_while_the_refusal_holds(exchange, error):
+    node = BasicNode(exchange)
+    conn = basic_connection(node)
+    assert conn.send(Request("GET", "/_session")).status in (401, 403)  # the driver raises it
+    for _ in range(5):  # each of these would have been one more failed login
+        with pytest.raises(error) as caught:
+            conn.send(Request("GET", "/_session"))
+        assert "wrong" not in str(caught.value)
+    assert node.seen == 1
+
+
+def test_refused_basic_credentials_are_held_back_in_async_code_too():
+    node = BasicNode("bob_basic_wrong_password_5_401")
+    conn = basic_connection(node)
+
+    class Async:
+        async def send(self, request: Request) -> Response:
+            return node.send(request)
+
+    conn._node.async_ = Async()  # type: ignore[assignment]
+
+    async def main() -> None:
+        assert (await conn.send_async(Request("GET", "/_all_dbs"))).status == 401
+        with pytest.raises(Unauthorized):
+            await conn.send_async(Request("GET", "/_all_dbs"))
+
+    asyncio.run(main())
+    assert node.seen == 1
+
+
+def test_a_permission_401_to_basic_credentials_holds_nothing_back():
+    node = FakeNode()  # "You are not a server admin." to anything without its cookie
+    conn = Connection(ServerUrl("http://fake:5984/", "bob", "right"))
+    conn._node.sync = node  # type: ignore[assignment]
+    for _ in range(3):
+        assert conn.send(Request("GET", "/_node/_local/_config")).status == 401
+    assert len(node.seen) == 3
