@@ -61,6 +61,8 @@ class Refusal:
 
     def again(self) -> HTTPError | None:
         """A copy of the refusal to raise instead of sending, or ``None`` once it lapsed."""
+        if self._error is None:  # the usual case, on every request: no lock needed
+            return None
         with self._lock:
             error = self._error
             if error is None:
