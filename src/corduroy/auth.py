@@ -239,6 +239,7 @@ class AuthState:
         self._lock = threading.Lock()
         self._credential: str | None = None  # the cookie value or the token
         self._expires: float | None = None  # clock() time after which to renew first
+        self._valid_until: float | None = None  # when the server said the cookie expires
         self._refusal = Refusal(lambda: self.clock())  # the last refused login, held back
 
     # -- what to send ---------------------------------------------------------------------
@@ -302,7 +303,7 @@ class AuthState:
             left = exp - time.time()
             expires = self.clock() + left - min(RENEW_MARGIN, max(left, 0) / 10)
         with self._lock:
-            self._credential, self._expires = token, expires
+            self._credential, self._expires, self._valid_until = token, expires, None
             self.generation += 1
 
     def observe(self, response: Response) -> None:
@@ -322,27 +323,55 @@ class AuthState:
                 lifetime = _cookie_lifetime(piece)
                 with self._lock:
                     if value:
+                        now = self.clock()
                         self._credential = value
+                        self._valid_until = None if lifetime is None else now + lifetime
                         self._expires = (
                             None
                             if lifetime is None
-                            else self.clock() + lifetime - min(RENEW_MARGIN, lifetime / 10)
+                            else now + lifetime - min(RENEW_MARGIN, lifetime / 10)
                         )
                         found = True
                     else:  # logged out (or a failed login): log in again when next needed
-                        self._credential = self._expires = None
+                        self._credential = self._expires = self._valid_until = None
                         found = False
         return found
 
     def forget(self) -> None:
         """Drop the credential (the next request renews it)."""
         with self._lock:
-            self._credential = self._expires = None
+            self._credential = self._expires = self._valid_until = None
+
+    def invalidate(self, generation: int) -> None:
+        """The server rejected the credential of ``generation``: drop it, unless a newer
+        one replaced it meanwhile (another thread renewed)."""
+        with self._lock:
+            if generation == self.generation:
+                self._credential = self._expires = self._valid_until = None
+
+    def still_valid(self) -> bool:
+        """Is there a credential the server has not rejected and that has not expired?"""
+        with self._lock:
+            if self._credential is None:
+                return False
+            return self._valid_until is None or self.clock() < self._valid_until
 
     def refuse(self, error: HTTPError) -> None:
-        """The server refused the login with ``error``: hold further logins back."""
-        self.forget()
+        """The server refused the login with ``error``: hold further logins back.
+
+        A session cookie that is still valid is kept (CouchDB goes on honouring
+        it during a lockout): it is used until it expires, and only then is a
+        login tried again (once the refusal lapsed).
+        """
         self._refusal.hold(error)
+        with self._lock:
+            valid = self._credential is not None and (
+                self._valid_until is None or self.clock() < self._valid_until
+            )
+            if valid:
+                self._expires = self._valid_until
+            else:
+                self._credential = self._expires = self._valid_until = None
 
     def refusal(self) -> HTTPError | None:
         """A copy of the last refusal while logins are held back, else ``None``.

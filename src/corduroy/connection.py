@@ -285,6 +285,7 @@ class Connection:
         if retry:
             if response.stream is not None:
                 response.stream.close()
+            state.invalidate(generation)
             self._renew(generation)
             prepared, _ = state.prepare(request)
             response = self._route(prepared)
@@ -315,6 +316,8 @@ class Connection:
                 return  # another thread renewed meanwhile
             refused = state.refusal()
             if refused is not None:
+                if state.still_valid():
+                    return  # keep using the session the server still honours
                 raise refused
             login = state.login_request()
             if login is not None:
@@ -341,11 +344,14 @@ class Connection:
             from .drivers import error_for  # drivers import this module
 
             error = error_for(login, response, self, response.body)
-            if response.status in (401, 403):  # never sent again by itself for a while
-                log.warning("the server refused the login as %r: %s", self.username, error)
-                state.refuse(error)
-            else:
+            if response.status not in (401, 403):
                 state.forget()
+                raise error
+            log.warning("the server refused the login as %r: %s", self.username, error)
+            state.refuse(error)  # not sent again by itself for a while
+            if state.still_valid():
+                log.warning("keeping the session cookie, valid until it expires")
+                return
             raise error
         if not state.accept_login(response):
             raise Unauthorized(
@@ -399,6 +405,7 @@ class Connection:
         if retry:
             if response.stream is not None:
                 await response.stream.aclose()
+            state.invalidate(generation)
             await self._renew_async(generation)
             prepared, _ = state.prepare(request)
             response = await self._route_async(prepared)
@@ -421,6 +428,8 @@ class Connection:
                 return  # another task renewed meanwhile
             refused = state.refusal()
             if refused is not None:
+                if state.still_valid():
+                    return  # keep using the session the server still honours
                 raise refused
             login = state.login_request()
             if login is not None:

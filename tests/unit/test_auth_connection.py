@@ -358,3 +358,38 @@ def test_a_permission_401_to_basic_credentials_holds_nothing_back():
     for _ in range(3):
         assert conn.send(Request("GET", "/_node/_local/_config")).status == 401
     assert len(node.seen) == 3
+
+
+class LockedAfterFirstLogin(FakeNode):
+    """Logs in once; later logins get CouchDB 3.4's recorded lockout 403 (someone else's
+    failed logins from this address locked the account), while the cookie keeps working."""
+
+    def answer(self, request: Request) -> Response:
+        if request.path == "/_session" and request.method == "POST" and self.logins:
+            with self._lock:
+                self.seen.append(request)
+            return response_of(
+                recorded("auth_lockout")["admin_session_post_right_password_locked_403"]
+            )
+        return super().answer(request)
+
+
+def test_a_valid_session_is_kept_when_renewing_it_hits_the_lockout():
+    node = LockedAfterFirstLogin()
+    conn = session_connection(node)
+    state = conn._state
+    assert state is not None
+    now = [1000.0]
+    state.clock = lambda: now[0]
+    assert conn.send(Request("GET", "/_all_dbs")).status == 200  # cookie c1, Max-Age=600
+    now[0] += 550  # time to renew before it expires: the login is refused (locked)...
+    assert conn.send(Request("GET", "/_all_dbs")).status == 200  # ...and c1 still serves
+    now[0] += 30
+    assert conn.send(Request("GET", "/_all_dbs")).status == 200
+    logins = [r for r in node.seen if r.method == "POST"]
+    assert len(logins) == 2  # one refused renewal, not one per request
+    assert node.seen[-1].header("Cookie") == "AuthSession=c1"
+    now[0] += 30  # past the cookie's Max-Age, and the refusal still holds
+    with pytest.raises(AccountLocked):
+        conn.send(Request("GET", "/_all_dbs"))
+    assert len([r for r in node.seen if r.method == "POST"]) == 2
