@@ -278,3 +278,23 @@ def test_a_dead_node_is_logged_down_once_and_back_once(caplog):
     debug = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
     assert any("3 request(s) failed on it so far" in line for line in debug)
     assert any("health check failed" in line for line in debug)
+
+
+def test_recorded_answers_of_a_cluster_with_a_node_down():
+    from core_recorded import error_of, recorded, response_of
+
+    from corduroy.errors import PreconditionFailed
+
+    cluster_answers = recorded("cluster")
+    # the live nodes stay healthy for their probes while node 3 is dead
+    for name in ("up_node1_node3_down", "up_node2_node3_down"):
+        assert up_verdict(response_of(cluster_answers[name])) is True
+    # asking a live node about the dead one is a 412 nodedown, not a transport failure
+    # (so it never marks the live node down)
+    exchange = cluster_answers["node3_config_via_node1_down"]
+    error = error_of(Request("GET", exchange["request"]["path"]), exchange)
+    assert isinstance(error, PreconditionFailed) and error.error == "nodedown"
+    assert not can_fail_over(Request("GET", "/_node/couchdb3@127.0.0.1/_config"), error)
+    # reads through a live node answer in full
+    changes = response_of(cluster_answers["changes_node3_down"]).json()
+    assert len(changes["results"]) == 14
