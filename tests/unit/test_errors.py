@@ -235,3 +235,11 @@ def test_other_auth_answers_keep_their_classes() -> None:
     assert type(error_of(Request("GET", "/_session"), fifth)) is Unauthorized
     plain = Forbidden(403, "forbidden", "You are not allowed to access this db.")
     assert not isinstance(plain, AccountLocked)
+
+
+def test_account_locked_pickles_as_itself() -> None:
+    from corduroy import AccountLocked
+
+    error = AccountLocked(403, "forbidden", errors.LOCKOUT_REASON, method="GET", url="http://x/")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is AccountLocked and str(again) == str(error)
