@@ -290,8 +290,14 @@ class FeedState:
             if remaining is not None and remaining <= 0:
                 continue
             seq = record.get("seq")
-            keys = _change_keys(record)
-            fresh = [key for key in keys if key not in self._recent]
+            revs = record.get("changes")
+            if type(revs) is list and len(revs) == 1 and type(revs[0]) is dict:  # the usual row
+                rev = revs[0].get("rev")
+                keys = [] if rev is None else [(record.get("id"), rev)]
+            else:
+                keys = _change_keys(record)
+            recent = self._recent
+            fresh = [key for key in keys if key not in recent]
             if keys and not fresh:
                 # sent again (after a reconnect, or by a shard copy that took over from
                 # a dead node): every (id, rev) of it was handed out (or queued) already
