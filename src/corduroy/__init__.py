@@ -19,6 +19,7 @@ from .database import Database
 from .document import AttrDict, Document, InlineData
 from .drivers import RequestReplica
 from .errors import (
+    AccountLocked,
     BadRequest,
     Conflict,
     ConnectError,
@@ -54,6 +55,7 @@ from .views import FindResult, Row, View
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountLocked",
     "AttrDict",
     "BadRequest",
     "BulkGetRow",

@@ -9,6 +9,15 @@ read a login answer and ``Set-Cookie`` headers, and whether an answer means
 "renew and retry once". The connection does the I/O around those decisions and
 makes sure only one login runs at a time.
 
+Logins are rationed, because CouchDB 3.4 locks an account after a few failed
+ones from one address (``[chttpd_auth_lockout]``) and then refuses even the
+right password: a 401 on a request sent with a still-valid session cookie is a
+permission answer and is returned as it is (the cookie is kept, nobody logs in
+again); only a session the server no longer knows is renewed, once. A refused
+login (401 or 403) is never sent again by itself for ``REFUSAL_HOLD``
+seconds (:mod:`corduroy.lockout`): requests meanwhile raise the same error
+without contacting the server.
+
 Secrets never show: every ``repr`` here hides passwords, cookies and tokens.
 """
 
@@ -24,8 +33,9 @@ from typing import Any
 
 import orjson
 
-from .errors import InvalidInput
+from .errors import HTTPError, InvalidInput
 from .http.messages import Request, Response
+from .lockout import Refusal
 
 __all__ = [
     "Auth",
@@ -45,6 +55,8 @@ SESSION_PATH = "/_session"
 #: log in again this long before a session cookie expires (at most 10% of its life)
 RENEW_MARGIN = 60.0
 _JSON = (("Content-Type", "application/json"),)
+#: asks whether the session cookie a 401 came with is still a valid session
+SESSION_CHECK = Request("GET", SESSION_PATH, idempotent=True)
 
 
 def basic_header(username: str, password: str) -> tuple[str, str]:
@@ -88,8 +100,10 @@ class BasicAuth(Auth):
 class SessionAuth(Auth):
     """A cookie session: ``POST /_session`` once, then ``Cookie: AuthSession=...``.
 
-    The session is renewed before it expires (when the server said when) and
-    after a 401, then the request is sent once more.
+    The session is renewed before it expires (when the server said when).
+    After a 401 the connection asks ``GET /_session`` whether the cookie still
+    holds: if it does, the 401 is the answer (no new login); if the server
+    forgot the session, it logs in once more and sends the request again.
     """
 
     def __init__(self, username: str, password: str) -> None:
@@ -225,6 +239,8 @@ class AuthState:
         self._lock = threading.Lock()
         self._credential: str | None = None  # the cookie value or the token
         self._expires: float | None = None  # clock() time after which to renew first
+        self._valid_until: float | None = None  # when the server said the cookie expires
+        self._refusal = Refusal(lambda: self.clock())  # the last refused login, held back
 
     # -- what to send ---------------------------------------------------------------------
 
@@ -287,7 +303,7 @@ class AuthState:
             left = exp - time.time()
             expires = self.clock() + left - min(RENEW_MARGIN, max(left, 0) / 10)
         with self._lock:
-            self._credential, self._expires = token, expires
+            self._credential, self._expires, self._valid_until = token, expires, None
             self.generation += 1
 
     def observe(self, response: Response) -> None:
@@ -307,34 +323,95 @@ class AuthState:
                 lifetime = _cookie_lifetime(piece)
                 with self._lock:
                     if value:
+                        now = self.clock()
                         self._credential = value
+                        self._valid_until = None if lifetime is None else now + lifetime
                         self._expires = (
                             None
                             if lifetime is None
-                            else self.clock() + lifetime - min(RENEW_MARGIN, lifetime / 10)
+                            else now + lifetime - min(RENEW_MARGIN, lifetime / 10)
                         )
                         found = True
                     else:  # logged out (or a failed login): log in again when next needed
-                        self._credential = self._expires = None
+                        self._credential = self._expires = self._valid_until = None
                         found = False
         return found
 
     def forget(self) -> None:
         """Drop the credential (the next request renews it)."""
         with self._lock:
-            self._credential = self._expires = None
+            self._credential = self._expires = self._valid_until = None
+
+    def invalidate(self, generation: int) -> None:
+        """The server rejected the credential of ``generation``: drop it, unless a newer
+        one replaced it meanwhile (another thread renewed)."""
+        with self._lock:
+            if generation == self.generation:
+                self._credential = self._expires = self._valid_until = None
+
+    def still_valid(self) -> bool:
+        """Is there a credential the server has not rejected and that has not expired?"""
+        with self._lock:
+            if self._credential is None:
+                return False
+            return self._valid_until is None or self.clock() < self._valid_until
+
+    def refuse(self, error: HTTPError) -> None:
+        """The server refused the login with ``error``: hold further logins back.
+
+        A session cookie that is still valid is kept (CouchDB goes on honouring
+        it during a lockout): it is used until it expires, and only then is a
+        login tried again (once the refusal lapsed).
+        """
+        self._refusal.hold(error)
+        with self._lock:
+            valid = self._credential is not None and (
+                self._valid_until is None or self.clock() < self._valid_until
+            )
+            if valid:
+                self._expires = self._valid_until
+            else:
+                self._credential = self._expires = self._valid_until = None
+
+    def refusal(self) -> HTTPError | None:
+        """A copy of the last refusal while logins are held back, else ``None``.
+
+        Logging in again with the same wrong password only counts towards
+        CouchDB's lockout, and a locked account stays locked whatever is sent,
+        so for :data:`~corduroy.lockout.REFUSAL_HOLD` seconds the refusal is
+        raised again instead.
+        """
+        return self._refusal.again()
+
+    def check_session(self, request: Request, response: Response) -> bool:
+        """Is ``response`` a 401 to a request that carried the session cookie?
+
+        Then the connection asks ``GET /_session`` (with the cookie) whether the
+        session still holds before deciding anything: a 401 under a valid
+        session is a permission answer (server-admin endpoints give it to every
+        other user), not a reason to log in again.
+        """
+        return (
+            self.is_session
+            and response.status == 401
+            and _replayable(request)
+            and not (request.path == SESSION_PATH and request.method == "POST")
+            and request.header("Cookie") is not None
+        )
 
     def should_retry(self, request: Request, response: Response) -> bool:
         """Does ``response`` mean "renew the credential and send ``request`` again"?
 
-        A 401 does, except for a login itself or a body that cannot be sent
-        twice. So does a ``GET /_session`` that answers "anonymous" although a
-        session cookie went with it (the server forgot the session).
+        A 401 to a token does (the supplier is asked for a fresh one), except
+        for a body that cannot be sent twice; a 401 to a session cookie is
+        first checked (:meth:`check_session`). A ``GET /_session`` that answers
+        "anonymous" although a session cookie went with it does (the server
+        forgot the session). A 403 never does.
         """
         if not _replayable(request) or (request.path == SESSION_PATH and request.method == "POST"):
             return False
         if response.status == 401:
-            return True
+            return not self.is_session
         if (
             self.is_session
             and response.status == 200

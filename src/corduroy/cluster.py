@@ -12,9 +12,15 @@ transports. :class:`NodeSet` is the policy, free of I/O:
   (CouchDB 1.x, pouchdb-server: 404 ``no_db_file``) is probed with ``GET /``;
 * when every node is down, they are all tried anyway, in order.
 
+Logging (logger ``corduroy.cluster``): a node going down is one WARNING and its
+coming back one INFO (with how many requests failed on it meanwhile); each
+failed request and each failed probe is a DEBUG line with the running counts.
+
 Failing over is the connection's job: a request that could not connect (so
 nothing was sent) moves to the next node whatever its method; one that failed
-later moves only when it is safe to repeat (``Request.is_idempotent``).
+later moves only when it is safe to repeat (``Request.is_idempotent``). A write
+with client-chosen ids whose connection dropped is raised here and sent again
+by its operation (:mod:`corduroy.ops.resend`), which then reaches the next node.
 """
 
 from __future__ import annotations
@@ -140,6 +146,9 @@ class Node:
     next_probe: float = 0.0
     probing: bool = False
     last_error: str = field(default="", repr=False)
+    #: requests that failed on this node since it was last healthy
+    failed_requests: int = 0
+    down_since: float = 0.0
 
     @property
     def base(self) -> str:
@@ -202,21 +211,29 @@ class NodeSet:
                     return node
         return self.nodes[0]
 
-    def mark_down(self, node: Node, error: BaseException | str) -> None:
+    def mark_down(self, node: Node, error: BaseException | str) -> bool:
+        """Note that ``node`` failed; True when it was healthy until now."""
         with self._lock:
+            was_healthy = node.healthy
+            if was_healthy:
+                node.down_since = self.clock()
             node.failures += 1
             node.healthy = False
             node.probing = False
             wait = min(self.max_probe_interval, self.probe_interval * 2 ** (node.failures - 1))
             node.next_probe = self.clock() + wait
             node.last_error = str(error)
+        return was_healthy
 
-    def mark_up(self, node: Node) -> None:
+    def mark_up(self, node: Node) -> bool:
+        """Note that ``node`` is healthy; True when it was down until now."""
         with self._lock:
+            was_down = not node.healthy
             node.healthy = True
             node.probing = False
             node.failures = 0
             node.last_error = ""
+        return was_down
 
     def release(self, node: Node) -> None:
         """Give back a probe claim that was not used."""
@@ -270,7 +287,7 @@ class NodeSet:
             if verdict is None:
                 verdict = root_verdict(transport.send(PROBE_ROOT))
         except CouchError as exc:
-            self.mark_down(node, exc)
+            self._probe_failed(node, exc)
             return False
         finally:
             self.release(node)
@@ -282,7 +299,7 @@ class NodeSet:
             if verdict is None:
                 verdict = root_verdict(await transport.send(PROBE_ROOT))
         except CouchError as exc:
-            self.mark_down(node, exc)
+            self._probe_failed(node, exc)
             return False
         finally:
             self.release(node)
@@ -290,16 +307,49 @@ class NodeSet:
 
     def _judge(self, node: Node, healthy: bool) -> bool:
         if healthy:
-            log.info("cluster node %s is back", node.base)
-            self.mark_up(node)
+            failed, since = node.failed_requests, node.down_since
+            if self.mark_up(node):
+                node.failed_requests = 0
+                log.info(
+                    "cluster node %s is back after %.1f s (%d request(s) failed on it meanwhile)",
+                    node.base,
+                    self.clock() - since,
+                    failed,
+                )
         else:
-            self.mark_down(node, "the health check said the node is down")
+            self._probe_failed(node, "the health check said the node is down")
         return healthy
 
+    def _probe_failed(self, node: Node, error: BaseException | str) -> None:
+        self.mark_down(node, error)
+        log.debug("cluster node %s: health check failed (%s)", node.base, error)
+
     def _failed(self, node: Node, request: Request, error: TransportError) -> bool:
-        """Note a failed node; True when ``request`` may go on to the next one."""
+        """Note a failed node; True when ``request`` may go on to the next one.
+
+        Only the node's going down is a WARNING; the requests failing on it
+        after that are DEBUG lines, so a dead node does not flood the log.
+        """
         moves = can_fail_over(request, error)
         if moves or isinstance(error, ConnectError | ConnectionDropped):
-            log.warning("cluster node %s failed (%s)", node.base, type(error).__name__)
-            self.mark_down(node, error)
+            went_down = self.mark_down(node, error)
+            with self._lock:
+                node.failed_requests += 1
+                count = node.failed_requests
+            if went_down:
+                log.warning(
+                    "cluster node %s is down (%s); using the other nodes until it answers "
+                    "its health check",
+                    node.base,
+                    type(error).__name__,
+                )
+            log.debug(
+                "cluster node %s: %s %s failed (%s), %d request(s) failed on it so far%s",
+                node.base,
+                request.method,
+                request.path,
+                type(error).__name__,
+                count,
+                "; trying the next node" if moves else "",
+            )
         return moves

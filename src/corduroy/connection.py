@@ -21,12 +21,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from .auth import Auth, AuthState, BasicAuth, basic_header
+from .auth import SESSION_CHECK, Auth, AuthState, BasicAuth, basic_header
 from .cluster import Node, NodeSet, failover_policy
-from .errors import InvalidInput, Unauthorized
-from .http.config import HTTPConfig
+from .errors import ConnectionDropped, InvalidInput, Unauthorized
+from .http.config import HTTPConfig, retries_enabled
 from .http.messages import Request, Response
 from .http.retry import NO_RETRY
+from .lockout import Refusal, refuses_credentials
 
 if TYPE_CHECKING:
     from .http.async_pool import AsyncTransport
@@ -120,6 +121,14 @@ def make_ssl_context(
     return context
 
 
+def _session_gone(state: AuthState, check: Request, answer: Response) -> bool:
+    """Did ``GET /_session`` show that the server forgot the session cookie?"""
+    gone = answer.status == 401 or state.should_retry(check, answer)
+    if gone:
+        log.debug("the session cookie is no longer valid: logging in again")
+    return gone
+
+
 class Connection:
     """One server (or the nodes of one cluster): urls, credentials, transports."""
 
@@ -143,6 +152,10 @@ class Connection:
                 auth = BasicAuth(with_credentials.username or "", with_credentials.password or "")
         self.auth = auth
         self._state: AuthState | None = auth.bind() if auth is not None else None
+        # Basic auth: a password the server refused (each request would be one more
+        # failed login towards CouchDB's lockout), held back for REFUSAL_HOLD seconds
+        self._basic = isinstance(auth, BasicAuth)
+        self._refused = Refusal()
         static = auth.headers() if auth is not None else ()
         self._headers = tuple(static) + tuple(headers)
         self._lock = threading.Lock()
@@ -247,20 +260,53 @@ class Connection:
         """Send ``request`` and wait for the answer (blocking)."""
         state = self._state
         if state is None:
-            return self._route(request)
+            if not self._basic:
+                return self._route(request)
+            self._hold_back()
+            response = self._route(request)
+            if response.status in (401, 403):
+                if response.stream is not None:
+                    response = Response(response.status, response.headers, response.stream.read())
+                self._note_refusal(request, response)
+            return response
         if state.needs_renewal():
             self._renew(state.generation)
         prepared, generation = state.prepare(request)
         response = self._route(prepared)
         state.observe(response)
-        if state.should_retry(prepared, response):
+        retry = state.should_retry(prepared, response)
+        if not retry and state.check_session(prepared, response):
+            if response.stream is not None:  # keep the 401 whole: it may be the answer
+                response = Response(response.status, response.headers, response.stream.read())
+            check, _ = state.prepare(SESSION_CHECK)
+            answer = self._route(check)
+            state.observe(answer)
+            retry = _session_gone(state, check, answer)
+        if retry:
             if response.stream is not None:
                 response.stream.close()
+            state.invalidate(generation)
             self._renew(generation)
             prepared, _ = state.prepare(request)
             response = self._route(prepared)
             state.observe(response)
         return response
+
+    def _hold_back(self) -> None:
+        """Raise the refusal of these Basic credentials again while it holds."""
+        again = self._refused.again()
+        if again is not None:
+            raise again
+
+    def _note_refusal(self, request: Request, response: Response) -> None:
+        """Remember a 401/403 that refused the Basic credentials themselves."""
+        if not refuses_credentials(response):
+            return  # a permission answer: the credentials are fine
+        from .drivers import error_for  # drivers import this module
+
+        error = error_for(request, response, self, response.body)
+        log.warning("the server refused the credentials of %r: %s", self.username, error)
+        self._refused.hold(error)
 
     def _renew(self, seen: int) -> None:
         state = self._state
@@ -268,6 +314,11 @@ class Connection:
         with self._login_lock:
             if state.generation != seen and not state.needs_renewal():
                 return  # another thread renewed meanwhile
+            refused = state.refusal()
+            if refused is not None:
+                if state.still_valid():
+                    return  # keep using the session the server still honours
+                raise refused
             login = state.login_request()
             if login is not None:
                 log.debug("logging in as %r", self.username)
@@ -292,8 +343,16 @@ class Connection:
         if response.status >= 400:
             from .drivers import error_for  # drivers import this module
 
-            state.forget()
-            raise error_for(login, response, self, response.body)
+            error = error_for(login, response, self, response.body)
+            if response.status not in (401, 403):
+                state.forget()
+                raise error
+            log.warning("the server refused the login as %r: %s", self.username, error)
+            state.refuse(error)  # not sent again by itself for a while
+            if state.still_valid():
+                log.warning("keeping the session cookie, valid until it expires")
+                return
+            raise error
         if not state.accept_login(response):
             raise Unauthorized(
                 401,
@@ -305,9 +364,13 @@ class Connection:
 
     def _route(self, request: Request) -> Response:
         cluster = self._cluster
-        if cluster is None:
-            return self._sync_for(self._node).send(request)
-        return cluster.send(request, self._sync_for)
+        try:
+            if cluster is None:
+                return self._sync_for(self._node).send(request)
+            return cluster.send(request, self._sync_for)
+        except ConnectionDropped as exc:
+            exc.may_resend = retries_enabled(self.config)
+            raise
 
     # -- asyncio --------------------------------------------------------------------------
 
@@ -315,15 +378,34 @@ class Connection:
         """Send ``request`` on the running event loop."""
         state = self._state
         if state is None:
-            return await self._route_async(request)
+            if not self._basic:
+                return await self._route_async(request)
+            self._hold_back()
+            response = await self._route_async(request)
+            if response.status in (401, 403):
+                if response.stream is not None:
+                    body = await response.stream.read()
+                    response = Response(response.status, response.headers, body)
+                self._note_refusal(request, response)
+            return response
         if state.needs_renewal():
             await self._renew_async(state.generation)
         prepared, generation = state.prepare(request)
         response = await self._route_async(prepared)
         state.observe(response)
-        if state.should_retry(prepared, response):
+        retry = state.should_retry(prepared, response)
+        if not retry and state.check_session(prepared, response):
+            if response.stream is not None:  # keep the 401 whole: it may be the answer
+                body = await response.stream.read()
+                response = Response(response.status, response.headers, body)
+            check, _ = state.prepare(SESSION_CHECK)
+            answer = await self._route_async(check)
+            state.observe(answer)
+            retry = _session_gone(state, check, answer)
+        if retry:
             if response.stream is not None:
                 await response.stream.aclose()
+            state.invalidate(generation)
             await self._renew_async(generation)
             prepared, _ = state.prepare(request)
             response = await self._route_async(prepared)
@@ -344,6 +426,11 @@ class Connection:
         async with self._login_lock_async():
             if state.generation != seen and not state.needs_renewal():
                 return  # another task renewed meanwhile
+            refused = state.refusal()
+            if refused is not None:
+                if state.still_valid():
+                    return  # keep using the session the server still honours
+                raise refused
             login = state.login_request()
             if login is not None:
                 log.debug("logging in as %r", self.username)
@@ -359,9 +446,13 @@ class Connection:
 
     async def _route_async(self, request: Request) -> Response:
         cluster = self._cluster
-        if cluster is None:
-            return await self._async_for(self._node).send(request)
-        return await cluster.send_async(request, self._async_for)
+        try:
+            if cluster is None:
+                return await self._async_for(self._node).send(request)
+            return await cluster.send_async(request, self._async_for)
+        except ConnectionDropped as exc:
+            exc.may_resend = retries_enabled(self.config)
+            raise
 
     def close(self) -> None:
         """Close pooled blocking connections (asyncio pools close with their loop)."""

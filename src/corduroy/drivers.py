@@ -92,7 +92,7 @@ def error_for(request: Request, response: Response, conn: Connection, body: byte
             reason = str(reason)
     elif isinstance(decoded, str) and decoded.strip():
         reason = decoded.strip()[:200]
-    cls = error_class_for(response.status)
+    cls = error_class_for(response.status, reason)
     return cls(
         response.status,
         error,

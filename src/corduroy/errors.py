@@ -5,6 +5,7 @@
      |    +-- BadRequest            400
      |    +-- Unauthorized          401
      |    +-- Forbidden             403
+     |    |    +-- AccountLocked      403, too many failed logins (CouchDB 3.4+)
      |    +-- NotFound              404  (also a KeyError)
      |    +-- MethodNotAllowed      405
      |    +-- NotAcceptable         406
@@ -30,6 +31,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AccountLocked",
     "BadRequest",
     "Conflict",
     "ConnectError",
@@ -94,7 +96,14 @@ class Timeout(TransportError):
 
 
 class ConnectionDropped(TransportError):
-    """The server closed the connection before the whole answer arrived."""
+    """The server closed the connection before the whole answer arrived.
+
+    ``may_resend`` is False when the ``Couch`` was made with retries off: then
+    not even a write that is safe to repeat (its document id chosen by the
+    client) is sent again.
+    """
+
+    may_resend: bool = True
 
 
 class HTTPError(CouchError):
@@ -164,6 +173,28 @@ class Unauthorized(HTTPError, code=401):
 
 class Forbidden(HTTPError, code=403):
     """403: not allowed (also a ``validate_doc_update`` rejection)."""
+
+
+#: CouchDB 3.4's answer once ``[chttpd_auth_lockout]`` locked an account
+LOCKOUT_REASON = "Account is temporarily locked due to multiple authentication failures"
+
+
+class AccountLocked(Forbidden):
+    """403: the server locked the account for this client address after repeated
+    failed logins (CouchDB 3.4+, ``[chttpd_auth_lockout]``).
+
+    Every request with that name from this address is refused, even with the
+    right password, until the lock lifts (5 minutes by default). Sending more
+    logins meanwhile does not help: wait, or use a session cookie obtained before.
+    """
+
+    def _message(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method else ""
+        return (
+            f"{self.status} account locked: the server refuses this account from this "
+            "address after repeated failed logins; it unlocks by itself after a few "
+            f"minutes (CouchDB [chttpd_auth_lockout]){where}"
+        )
 
 
 class NotFound(HTTPError, KeyError, code=404):
@@ -245,8 +276,14 @@ class ServerError(HTTPError, code=500):
     """5xx: the server failed."""
 
 
-def error_class_for(status: int) -> type[HTTPError]:
-    """The exception class for an HTTP error status (any 5xx is ``ServerError``)."""
+def error_class_for(status: int, reason: str | None = None) -> type[HTTPError]:
+    """The exception class for an HTTP error status (any 5xx is ``ServerError``).
+
+    ``reason`` (from the JSON body) picks a finer class where the status alone
+    is ambiguous: CouchDB's account lockout 403 is :class:`AccountLocked`.
+    """
+    if status == 403 and reason is not None and reason.startswith("Account is temporarily locked"):
+        return AccountLocked
     cls = _by_code.get(status)
     if cls is not None:
         return cls

@@ -1,9 +1,16 @@
-"""``db.changes`` and ``db.follow`` against the live server, in every calling convention."""
+"""``db.changes`` and ``db.follow`` against the live server, in every calling convention.
+
+These tests assert only what CouchDB promises: every change at least once, with the
+latest revision of each document. Not the write order: a database with several
+shards (CouchDB's default q=2, even on one node) merges the shards' feeds, so
+``_changes``, ``limit`` pages and ``descending`` follow no order a client can predict.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,17 +26,22 @@ def seed(db: Database, n: int = 5) -> list[str]:
     return ids
 
 
+def latest_revs(db: Database, ids: list[str]) -> dict[str, str]:
+    return {docid: db.get(docid)["_rev"] for docid in ids}
+
+
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_normal_feed(tmp_db: Database, convention: str) -> None:
     ids = seed(tmp_db)
+    tmp_db.save({"_id": ids[0], "_rev": tmp_db.get(ids[0])["_rev"], "updated": True})
     changes = call(convention, lambda **kw: tmp_db.changes(**kw))
-    assert [c.id for c in changes.results] == ids
-    assert all(c.changes[0].rev for c in changes)
+    assert sorted({c.id for c in changes.results}) == ids  # every doc, in no given order
+    assert {c.id: c.changes[0].rev for c in changes} == latest_revs(tmp_db, ids)
     nothing = call(convention, lambda **kw: tmp_db.changes(since=changes.last_seq, **kw))
     assert nothing.results == []
     tmp_db.save({"_id": "late"})
     later = call(convention, lambda **kw: tmp_db.changes(since=changes.last_seq, **kw))
-    assert [c.id for c in later] == ["late"]
+    assert {c.id for c in later} == {"late"}
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
@@ -59,14 +71,19 @@ def test_options(tmp_db: Database, convention: str) -> None:
         result = call(convention, lambda **kw: tmp_db.changes(**options, **kw))
         return [c.id for c in result]
 
-    assert ids_of(limit=2) == ids[:2]
-    assert ids_of(descending=True, limit=1) == ["_design/f"]
-    assert ids_of(doc_ids=["doc03", "doc01"]) == ["doc01", "doc03"]
-    assert ids_of(selector={"type": "odd"}) == ["doc01", "doc03"]
-    assert ids_of(filter="f/by_type", type="even") == ["doc00", "doc02", "doc04"]
-    assert ids_of(view="f/odd") == ["doc01", "doc03"]
+    everything = [*ids, "_design/f"]
+    first_two = ids_of(limit=2)
+    assert len(set(first_two)) == 2 and set(first_two) <= set(everything)
+    assert sorted(ids_of(descending=True)) == sorted(everything)
+    last = ids_of(descending=True, limit=1)
+    assert len(last) == 1 and last[0] in everything
+    assert sorted(ids_of(doc_ids=["doc03", "doc01"])) == ["doc01", "doc03"]
+    assert sorted(ids_of(selector={"type": "odd"})) == ["doc01", "doc03"]
+    assert sorted(ids_of(filter="f/by_type", type="even")) == ["doc00", "doc02", "doc04"]
+    assert sorted(ids_of(view="f/odd")) == ["doc01", "doc03"]
     with_docs = call(convention, lambda **kw: tmp_db.changes(include_docs=True, limit=1, **kw))
-    assert with_docs[0].doc.i == 0
+    assert with_docs[0].doc["_id"] == with_docs[0].id
+    assert with_docs[0].doc["_rev"] == with_docs[0].changes[0].rev
     now = call(convention, lambda **kw: tmp_db.changes(since="now", **kw))
     assert now.results == []
 
@@ -75,7 +92,7 @@ def test_options(tmp_db: Database, convention: str) -> None:
 def test_longpoll_answers_at_once_when_changes_exist(tmp_db: Database, convention: str) -> None:
     seed(tmp_db, 2)
     result = call(convention, lambda **kw: tmp_db.changes(feed="longpoll", since=0, **kw))
-    assert [c.id for c in result][:1] == ["doc00"]
+    assert {c.id for c in result} == {"doc00", "doc01"}
 
 
 def test_guide_listener_in_a_running_loop(tmp_db: Database) -> None:
@@ -100,7 +117,8 @@ def test_guide_listener_in_a_running_loop(tmp_db: Database) -> None:
         return feed
 
     feed = asyncio.run(main())
-    assert [i for _, ids in batches for i in ids] == ["doc00", "doc01", "doc02", "live1", "live2"]
+    got = sorted(i for _, ids in batches for i in ids)
+    assert got == ["doc00", "doc01", "doc02", "live1", "live2"]
     assert feed.last_seq == batches[-1][0]
 
 
@@ -147,7 +165,7 @@ def test_feed_made_before_a_tornado_loop_starts(tmp_db: Database) -> None:
     finally:
         ioloop.close(all_fds=True)
         asyncio.set_event_loop(None)
-    assert got == ["doc00", "doc01"]
+    assert sorted(got) == ["doc00", "doc01"]
 
 
 def test_blocking_iteration_sees_live_changes(tmp_db: Database) -> None:
@@ -160,12 +178,13 @@ def test_blocking_iteration_sees_live_changes(tmp_db: Database) -> None:
         if change.id == "from-thread":
             break
     writer.join()
-    assert seen == ["doc00", "doc01", "from-thread"]
+    assert sorted(seen) == ["doc00", "doc01", "from-thread"]
 
 
 def test_blocking_iteration_with_limit_ends(tmp_db: Database) -> None:
     seed(tmp_db, 4)
-    assert [c.id for c in tmp_db.changes(feed="continuous", limit=3)] == ["doc00", "doc01", "doc02"]
+    got = [c.id for c in tmp_db.changes(feed="continuous", limit=3)]
+    assert len(set(got)) == 3 and set(got) <= {"doc00", "doc01", "doc02", "doc03"}
 
 
 def test_async_for(tmp_db: Database) -> None:
@@ -180,7 +199,7 @@ def test_async_for(tmp_db: Database) -> None:
                     break
         return seen
 
-    assert asyncio.run(main()) == ["doc00", "doc01", "doc02"]
+    assert sorted(asyncio.run(main())) == ["doc00", "doc01", "doc02"]
 
 
 def test_relax_generator_reads_changes(tmp_db: Database) -> None:
@@ -199,11 +218,14 @@ def test_relax_generator_reads_changes(tmp_db: Database) -> None:
     assert info.update_seq is not None
 
 
-def test_bad_credentials_stop_the_feed_through_on_error(couchdb_url: str) -> None:
+def test_bad_credentials_stop_the_feed_through_on_error(
+    couchdb_url: str, throwaway_user: Callable[[], tuple[str, str]]
+) -> None:
     from urllib.parse import urlsplit
 
     parts = urlsplit(couchdb_url)
-    bad = Couch(f"{parts.scheme}://admin:wrong-password@{parts.hostname}:{parts.port}/")
+    name, _ = throwaway_user()  # never the admin's name: failed logins lock an account
+    bad = Couch(f"{parts.scheme}://{name}:wrong-password@{parts.hostname}:{parts.port}/")
     errors: list[BaseException] = []
 
     async def main() -> ChangesFeed:
@@ -236,12 +258,12 @@ def test_follow_resumes_from_its_checkpoint(tmp_db: Database) -> None:
     ids = seed(tmp_db, 6)
     handled: list[str] = []
 
-    async def consume(count: int) -> None:
+    async def consume(until: set[str]) -> None:
         done = asyncio.Event()
 
         async def handler(change: Any) -> None:
             handled.append(change.id)
-            if len(handled) == count:
+            if until <= set(handled):
                 done.set()
 
         follower = tmp_db.follow(handler, checkpoint="indexer", every=2)
@@ -249,9 +271,15 @@ def test_follow_resumes_from_its_checkpoint(tmp_db: Database) -> None:
         follower.stop()
         await follower.wait()
 
-    asyncio.run(consume(6))
+    asyncio.run(consume(set(ids)))
+    assert sorted(handled) == ids  # each once within a run
     saved = tmp_db.get("_local/indexer")
     assert saved.seq is not None
     tmp_db.save({"_id": "after-restart"})
-    asyncio.run(consume(7))  # a new process: only the new change
-    assert handled == [*ids, "after-restart"]
+    first_run = len(handled)
+    asyncio.run(consume({"after-restart"}))  # a new process resumes from the checkpoint
+    # across restarts delivery is at least once: the new change surely, and perhaps
+    # again some the first run handled (CouchDB may replay them), never anything else
+    again = handled[first_run:]
+    assert "after-restart" in again and set(again) <= {*ids, "after-restart"}
+    assert len(again) == len(set(again))

@@ -131,3 +131,27 @@ def test_every_node_down_raises_a_connect_error():
     nowhere = Couch(["http://127.0.0.1:9/", "http://127.0.0.1:11/"], connect_timeout=2)
     with pytest.raises(ConnectError):
         nowhere.info()
+
+
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_a_write_whose_node_dies_mid_request_goes_to_the_next_node(memory_pair, convention):
+    # the connection to node 1 drops after the write left: the save names its id, so it
+    # is sent again, to node 2, and no error reaches the caller
+    from urllib.parse import urlsplit
+
+    from faultproxy import FaultProxy
+
+    first, second = memory_pair
+    name = shared_db_name()
+    for server in memory_pair:
+        Couch(server.url).create(name)
+    parts = urlsplit(first.url)
+    with FaultProxy((parts.hostname or "127.0.0.1", parts.port or 5984)) as proxy:
+        couch = Couch([proxy.url_for(first.url), second.url])
+        proxy.inject("drop", times=1)
+        doc = {"_id": "order-1", "amount": 10}
+        call(convention, lambda **kw: couch[name].save(doc, **kw))
+        assert doc["_rev"].startswith("1-")
+        assert [node["healthy"] for node in couch.node_health()] == [False, True]
+        assert Couch(second.url)[name].get("order-1")["amount"] == 10
+        couch.close()

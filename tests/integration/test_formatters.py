@@ -29,7 +29,7 @@ DDOC = {
         "body: (doc ? 'hello ' + doc._id : 'no doc') + ' ' + req.query.who}; }",
         "json": "function(doc, req) { return {json: {id: doc && doc._id}}; }",
         "picky": "function(doc, req) { provides('html', function() { return '<b>hi</b>'; }); "
-        "provides('json', function() { return {json: {hi: true}}; }); }",
+        "provides('json', function() { return JSON.stringify({hi: true}); }); }",
         "bytes": "function(doc, req) { return {headers: {'Content-Type': "
         "'application/octet-stream'}, body: 'raw'}; }",
         "teapot": "function(doc, req) { return {code: 418, body: 'short and stout'}; }",
@@ -113,6 +113,8 @@ def test_show_bodies_are_decoded_by_content_type(db: Database, convention: str) 
 
 
 def test_show_format_follows_accept(db: Database) -> None:
+    # inside provides() the JSON is returned as a string: CouchDB 3.4 sends an empty body
+    # for a returned {json: ...} there (recorded), pouchdb-server the JSON; both send a string
     assert db.show("app/picky", "d1").body == "<b>hi</b>"  # */* gets the first format
     assert db.show("app/picky", "d1", accept="application/json").body == {"hi": True}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -97,12 +98,34 @@ class Recorder:
         return [t for t in texts for s in spellings(PASSWORD) if s in t]
 
 
+def wait_until_hashed(admin: Couch, name: str) -> None:
+    """Wait until the server stored admin ``name``'s password hashed.
+
+    CouchDB 3 answers ``PUT _config/admins/NAME`` before the password is usable:
+    the plain value is stored first and replaced by its hash a moment later, and
+    a login meanwhile is a 401 (which also counts towards the account lockout).
+    So the fixture watches the stored value, through the admin, instead of trying
+    to log in; pouchdb-server stores the hash at once.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        stored = admin.config(f"admins/{name}")
+        if isinstance(stored, str) and stored.startswith("-"):  # -pbkdf2-..., -hashed-...
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server never hashed admin {name!r}'s password")
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def sentinel(couchdb_url: str) -> Iterator[str]:
-    """A second server admin, ``sentinel``, with this test's password."""
+    """A second server admin, ``sentinel``, with this test's password, usable at once."""
     admin = Couch(couchdb_url)
     admin.config(f"admins/{USER}", PASSWORD)
     try:
+        wait_until_hashed(admin, USER)
+        me = Couch(bare(couchdb_url), auth=(USER, PASSWORD)).session()
+        assert me.userCtx.name == USER, me
         yield PASSWORD
     finally:
         admin.config(f"admins/{USER}", delete=True)
@@ -124,9 +147,9 @@ def bare(couchdb_url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{parts.port}/"
 
 
-def with_password(url: str, password: str = PASSWORD) -> str:
+def with_password(url: str, password: str = PASSWORD, user: str = USER) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{USER}:{quote(password, safe='')}@{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{user}:{quote(password, safe='')}@{parts.netloc}{parts.path}"
 
 
 def couches(couchdb_url: str) -> dict[str, Callable[[], Couch]]:
@@ -171,12 +194,17 @@ def test_credentials_never_show(
 def test_wrong_password_and_transport_errors_never_show_it(
     couchdb_url: str, sentinel: str, recorder: Recorder, how: str
 ) -> None:
+    # the failed logins are a throwaway user's (2 per test, far below CouchDB 3.4's
+    # lockout), never the sentinel admin's: a locked admin would fail the other tests
+    admin = Couch(couchdb_url)
+    name = f"throwaway-{uuid.uuid4().hex[:10]}"
+    admin.create_user(name, uuid.uuid4().hex)
     wrong = PASSWORD[::-1]
     url = bare(couchdb_url)
     make = {
-        "url": lambda u, p: Couch(with_password(u, p), retry=False),
-        "auth": lambda u, p: Couch(u, auth=(USER, p), retry=False),
-        "session": lambda u, p: Couch(u, auth=(USER, p), session=True, retry=False),
+        "url": lambda u, p: Couch(with_password(u, p, name), retry=False),
+        "auth": lambda u, p: Couch(u, auth=(name, p), retry=False),
+        "session": lambda u, p: Couch(u, auth=(name, p), session=True, retry=False),
     }[how]
     for convention in ("blocking", "callback"):
         couch = make(url, wrong)
@@ -185,6 +213,8 @@ def test_wrong_password_and_transport_errors_never_show_it(
         nowhere = make("http://127.0.0.1:9/", PASSWORD)
         recorder.run(convention, lambda c=nowhere, **kw: c.info(**kw))
     recorder.texts = [t.replace(wrong, "") for t in recorder.texts]  # it may show: it is wrong
+    admin.users.delete(admin.users.get(f"org.couchdb.user:{name}"))
+    admin.close()
 
 
 def test_retry_warnings_never_show_it(

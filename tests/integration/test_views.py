@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conventions import CONVENTIONS, call
-from corduroy import BadRequest, Database, HTTPError, InvalidInput, NotFound, View
+from corduroy import BadRequest, Database, InvalidInput, NotFound, View
 
 NAMES = ["fig", "apple", "date", "cherry", "banana", "apple", "elder", "grape", "kiwi", "lime"]
 
@@ -242,19 +242,54 @@ def test_iterview_refuses_to_block_a_running_loop(db: Database) -> None:
         asyncio.run(misuse())
 
 
+QUERY_MAP = "function(doc) { if (doc.name) emit(doc.n, null); }"
+
+
+def query_ddocs(db: Database) -> list[str]:
+    rows = db.view("_all_docs", startkey="_design/", endkey="_design0").rows
+    return [row.id for row in rows if row.id.startswith("_design/corduroy-query-")]
+
+
 @pytest.mark.parametrize("convention", CONVENTIONS)
-def test_temporary_view(db: Database, convention: str, couch: Any) -> None:
-    map_src = "function(doc) { if (doc.name) emit(doc.n, null); }"
-    if "couchdb" in couch.info():  # CouchDB 2+ has no temporary views
-        with pytest.raises(HTTPError, match="design document"):
-            call(convention, lambda **kw: db.query(map_src, **kw))
-        return
-    view = call(convention, lambda **kw: db.query(map_src, limit=3, descending=True, **kw))
-    assert [row.key for row in view] == [9, 8, 7] and len(view) == 3
-    if convention == "blocking":
-        assert [row.key for row in db.query(map_src, limit=2, stream=True)] == [0, 1]
-    reduced = call(convention, lambda **kw: db.query(map_src, "_count", **kw))
-    assert reduced[0].value == len(NAMES)
+@pytest.mark.parametrize("design", [None, True], ids=["auto", "design"])
+def test_query_runs_functions_saved_nowhere(
+    db: Database, convention: str, design: bool | None
+) -> None:
+    # auto: _temp_view where the server has it (pouchdb-server), a hashed design
+    # document where it answers 410 (CouchDB 2+); design=True forces the latter anywhere
+    try:
+        view = call(
+            convention,
+            lambda **kw: db.query(QUERY_MAP, limit=3, descending=True, design=design, **kw),
+        )
+        assert [row.key for row in view] == [9, 8, 7]
+        reduced = call(
+            convention, lambda **kw: db.query(QUERY_MAP, "\n  _count", design=design, **kw)
+        )
+        assert reduced[0].value == len(NAMES)
+        keyed = call(convention, lambda **kw: db.query(QUERY_MAP, keys=[2, 5], design=design, **kw))
+        assert [row.key for row in keyed] == [2, 5]
+        if convention == "blocking":  # constant memory, on either path
+            streamed = db.query(QUERY_MAP, limit=2, stream=True, design=design)
+            assert [row.key for row in streamed] == [0, 1]
+    finally:
+        db.query_cleanup()
+    assert query_ddocs(db) == []
+
+
+def test_query_design_documents_are_reused_and_cleaned_up(db: Database) -> None:
+    assert [r.key for r in db.query(QUERY_MAP, design=True, limit=1)] == [0]
+    (ddoc,) = query_ddocs(db)
+    rev = db.get(ddoc)["_rev"]
+    assert [r.key for r in db.query(QUERY_MAP, design=True, skip=9)] == [9]
+    assert query_ddocs(db) == [ddoc] and db.get(ddoc)["_rev"] == rev  # reused as it was
+    db.query(QUERY_MAP, "_count", design=True)  # other functions: another design doc
+    assert len(query_ddocs(db)) == 2
+    assert db.query_cleanup() == 2
+    assert query_ddocs(db) == [] and db.query_cleanup() == 0
+    once = db.query(QUERY_MAP, design=True, cleanup=True)  # removed right after the query
+    assert len(once) == len(NAMES) and [r.key for r in once][:2] == [0, 1]
+    assert query_ddocs(db) == []
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)

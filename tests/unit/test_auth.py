@@ -124,14 +124,35 @@ def test_a_login_answer_without_cookie_is_not_a_session():
         (Request("GET", "/_all_dbs"), response(401, {"error": "unauthorized"}), True),
         (Request("PUT", "/db/x", body=b"{}"), response(401, {}), True),
         (Request("PUT", "/db/x", body=iter([b"{}"])), response(401, {}), False),
+        (Request("GET", "/db"), response(403, {}), False),
+        (Request("GET", "/db"), response(200, {}), False),
+    ],
+)
+def test_which_answers_mean_fetch_a_token_and_retry(request_, answer, retry):
+    state = JWTAuth(lambda: "t").bind()
+    assert state is not None
+    assert state.should_retry(request_, answer) is retry
+
+
+@pytest.mark.parametrize(
+    ("request_", "answer", "check"),
+    [
+        (Request("GET", "/_all_dbs"), response(401, {"error": "unauthorized"}), True),
+        (Request("PUT", "/db/x", body=b"{}"), response(401, {}), True),
+        (Request("PUT", "/db/x", body=iter([b"{}"])), response(401, {}), False),
         (Request("POST", "/_session", body=b"{}"), response(401, {}), False),
         (Request("GET", "/db"), response(403, {}), False),
         (Request("GET", "/db"), response(200, {}), False),
     ],
 )
-def test_which_answers_mean_renew_and_retry(request_, answer, retry):
+def test_a_401_to_a_session_cookie_is_checked_never_retried_blindly(request_, answer, check):
+    # each login with a wrong password counts towards CouchDB 3.4's lockout, and a 401
+    # to a valid session is a permission answer: only GET /_session can tell them apart
     state = session_state()
-    assert state.should_retry(request_, answer) is retry
+    state.accept_login(response(200, {"ok": True}, (COUCH3_COOKIE,)))
+    prepared, _ = state.prepare(request_)
+    assert state.should_retry(prepared, answer) is False
+    assert state.check_session(prepared, answer) is check
 
 
 def test_an_anonymous_session_answer_to_a_cookie_means_the_server_forgot_it():

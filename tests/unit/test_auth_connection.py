@@ -15,11 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from core_recorded import recorded, response_of
 
-from corduroy import InvalidInput, Unauthorized
+from corduroy import AccountLocked, Forbidden, InvalidInput, Unauthorized
 from corduroy.auth import JWTAuth, SessionAuth
 from corduroy.connection import Connection, ServerUrl
 from corduroy.http.messages import Headers, Request, Response
+from corduroy.lockout import REFUSAL_HOLD
 
 
 def response(status: int, body: Any = None, cookies: tuple[str, ...] = ()) -> Response:
@@ -38,6 +40,7 @@ class FakeNode:
         self.logins = 0
         self.valid: set[str] = set()
         self.seen: list[Request] = []
+        self.admin_only: set[str] = set()
         self._lock = threading.Lock()
 
     def answer(self, request: Request) -> Response:
@@ -55,7 +58,10 @@ class FakeNode:
                 self.valid.add(cookie)
             return response(200, {"ok": True}, (f"AuthSession={cookie}; Max-Age=600; Path=/",))
         cookie = (request.header("Cookie") or "").removeprefix("AuthSession=")
-        if cookie not in self.valid:
+        if request.path == "/_session" and request.method == "GET":  # anonymous when unknown
+            name = "admin" if cookie in self.valid else None
+            return response(200, {"ok": True, "userCtx": {"name": name, "roles": []}})
+        if cookie not in self.valid or request.path in self.admin_only:
             return response(401, {"error": "unauthorized", "reason": "You are not a server admin."})
         return response(200, {"ok": True})
 
@@ -104,7 +110,41 @@ def test_a_forgotten_session_is_renewed_and_the_request_sent_again():
     answer = conn.send(Request("PUT", "/db/doc", body=b'{"a":1}'))
     assert answer.status == 200
     assert node.logins == 2
-    assert [r.path for r in node.seen[-3:]] == ["/db/doc", "/_session", "/db/doc"]
+    assert [(r.method, r.path) for r in node.seen[-4:]] == [
+        ("PUT", "/db/doc"),
+        ("GET", "/_session"),  # the cookie is checked: the server forgot it
+        ("POST", "/_session"),
+        ("PUT", "/db/doc"),
+    ]
+
+
+def test_a_401_under_a_valid_session_is_the_answer_and_the_cookie_is_kept():
+    node = FakeNode()
+    node.admin_only.add("/_node/_local/_config")
+    conn = session_connection(node)
+    conn.send(Request("GET", "/_all_dbs"))
+    for _ in range(3):
+        answer = conn.send(Request("GET", "/_node/_local/_config"))
+        assert answer.status == 401
+    assert node.logins == 1  # no fresh login replaced the valid cookie
+    assert not [r for r in node.seen[2:] if r.method == "POST"]
+    assert conn.send(Request("GET", "/_all_dbs")).status == 200
+    assert node.seen[-1].header("Cookie") == "AuthSession=c1"
+
+
+def test_a_401_under_a_valid_session_is_the_answer_in_async_code_too():
+    node = AsyncFakeNode()
+    node.admin_only.add("/_node/_local/_config")
+    conn = session_connection(node, async_node=node)
+
+    async def main() -> list[int]:
+        return [
+            (await conn.send_async(Request("GET", "/_node/_local/_config"))).status
+            for _ in range(3)
+        ]
+
+    assert asyncio.run(main()) == [401] * 3
+    assert node.logins == 1
 
 
 def test_a_wrong_password_raises_unauthorized_without_the_password_anywhere():
@@ -114,6 +154,48 @@ def test_a_wrong_password_raises_unauthorized_without_the_password_anywhere():
     assert "hunter2" not in str(caught.value)
     assert "hunter2" not in repr(caught.value.body)
     assert caught.value.url == "http://fake:5984/_session"
+
+
+def test_a_refused_login_is_not_sent_again_while_the_refusal_holds():
+    node = FakeNode()
+    conn = session_connection(node, password="wrong")
+    for _ in range(4):
+        with pytest.raises(Unauthorized):
+            conn.send(Request("GET", "/_all_dbs"))
+    # one failed login reached the server, not four (CouchDB locks the account at six)
+    assert [(r.method, r.path) for r in node.seen] == [("POST", "/_session")]
+    state = conn._state
+    assert state is not None
+    state.clock = lambda: time.monotonic() + REFUSAL_HOLD  # the hold is over
+    with pytest.raises(Unauthorized):
+        conn.send(Request("GET", "/_all_dbs"))
+    assert len(node.seen) == 2
+
+
+class LockedNode:
+    """Answers every login with CouchDB 3.4's recorded lockout 403."""
+
+    def __init__(self) -> None:
+        self.answer = response_of(
+            recorded("auth_lockout")["admin_session_post_right_password_locked_403"]
+        )
+        self.seen = 0
+
+    def send(self, request: Request) -> Response:
+        self.seen += 1
+        return self.answer
+
+
+def test_a_locked_account_raises_account_locked_once_per_hold():
+    node = LockedNode()
+    conn = Connection(ServerUrl("http://fake:5984/"), auth=SessionAuth("admin", "secret"))
+    conn._node.sync = node  # type: ignore[assignment]
+    for _ in range(3):
+        with pytest.raises(AccountLocked) as caught:
+            conn.send(Request("GET", "/_all_dbs"))
+        assert isinstance(caught.value, Forbidden)
+        assert "locked" in str(caught.value) and "secret" not in str(caught.value)
+    assert node.seen == 1
 
 
 def test_threads_failing_together_share_one_login():
@@ -212,3 +294,102 @@ def test_an_async_token_supplier_works_in_async_code_and_is_refused_when_blockin
     fresh._node.sync = node  # type: ignore[assignment]
     with pytest.raises(InvalidInput):
         fresh.send(Request("GET", "/"))
+
+
+class BasicNode:
+    """Answers every request with one recorded CouchDB 3.4.3 answer."""
+
+    def __init__(self, exchange: str) -> None:
+        self.answer = response_of(recorded("auth_lockout")[exchange])
+        self.seen = 0
+
+    def send(self, request: Request) -> Response:
+        self.seen += 1
+        return self.answer
+
+
+def basic_connection(node: BasicNode) -> Connection:
+    conn = Connection(ServerUrl("http://fake:5984/", "bob", "wrong"))
+    conn._node.sync = node  # type: ignore[assignment]
+    return conn
+
+
+@pytest.mark.parametrize(
+    ("exchange", "error"),
+    [
+        ("bob_basic_wrong_password_5_401", Unauthorized),
+        ("bob_basic_wrong_password_6_403_locked", AccountLocked),
+    ],
+)
+def test_refused_basic_credentials_are_not_sent_again_while_the_refusal_holds(exchange, error):
+    node = BasicNode(exchange)
+    conn = basic_connection(node)
+    assert conn.send(Request("GET", "/_session")).status in (401, 403)  # the driver raises it
+    for _ in range(5):  # each of these would have been one more failed login
+        with pytest.raises(error) as caught:
+            conn.send(Request("GET", "/_session"))
+        assert "wrong" not in str(caught.value)
+    assert node.seen == 1
+
+
+def test_refused_basic_credentials_are_held_back_in_async_code_too():
+    node = BasicNode("bob_basic_wrong_password_5_401")
+    conn = basic_connection(node)
+
+    class Async:
+        async def send(self, request: Request) -> Response:
+            return node.send(request)
+
+    conn._node.async_ = Async()  # type: ignore[assignment]
+
+    async def main() -> None:
+        assert (await conn.send_async(Request("GET", "/_all_dbs"))).status == 401
+        with pytest.raises(Unauthorized):
+            await conn.send_async(Request("GET", "/_all_dbs"))
+
+    asyncio.run(main())
+    assert node.seen == 1
+
+
+def test_a_permission_401_to_basic_credentials_holds_nothing_back():
+    node = FakeNode()  # "You are not a server admin." to anything without its cookie
+    conn = Connection(ServerUrl("http://fake:5984/", "bob", "right"))
+    conn._node.sync = node  # type: ignore[assignment]
+    for _ in range(3):
+        assert conn.send(Request("GET", "/_node/_local/_config")).status == 401
+    assert len(node.seen) == 3
+
+
+class LockedAfterFirstLogin(FakeNode):
+    """Logs in once; later logins get CouchDB 3.4's recorded lockout 403 (someone else's
+    failed logins from this address locked the account), while the cookie keeps working."""
+
+    def answer(self, request: Request) -> Response:
+        if request.path == "/_session" and request.method == "POST" and self.logins:
+            with self._lock:
+                self.seen.append(request)
+            return response_of(
+                recorded("auth_lockout")["admin_session_post_right_password_locked_403"]
+            )
+        return super().answer(request)
+
+
+def test_a_valid_session_is_kept_when_renewing_it_hits_the_lockout():
+    node = LockedAfterFirstLogin()
+    conn = session_connection(node)
+    state = conn._state
+    assert state is not None
+    now = [1000.0]
+    state.clock = lambda: now[0]
+    assert conn.send(Request("GET", "/_all_dbs")).status == 200  # cookie c1, Max-Age=600
+    now[0] += 550  # time to renew before it expires: the login is refused (locked)...
+    assert conn.send(Request("GET", "/_all_dbs")).status == 200  # ...and c1 still serves
+    now[0] += 30
+    assert conn.send(Request("GET", "/_all_dbs")).status == 200
+    logins = [r for r in node.seen if r.method == "POST"]
+    assert len(logins) == 2  # one refused renewal, not one per request
+    assert node.seen[-1].header("Cookie") == "AuthSession=c1"
+    now[0] += 30  # past the cookie's Max-Age, and the refusal still holds
+    with pytest.raises(AccountLocked):
+        conn.send(Request("GET", "/_all_dbs"))
+    assert len([r for r in node.seen if r.method == "POST"]) == 2

@@ -251,3 +251,50 @@ def test_cluster_nodes_leave_unreachable_nodes_to_failover_but_retry_busy_answer
     single = Couch("http://node1:5984/")._conn.config.retry
     assert isinstance(single, RetryPolicy)
     assert single.after_failure(get, Failure.CONNECT, 1, 0.0) is not None
+
+
+def test_a_dead_node_is_logged_down_once_and_back_once(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="corduroy.cluster")
+    clock = Clock()
+    conn, (n1, _n2, _n3), _log = cluster(3, clock)
+    n1.alive = False
+    for _ in range(6):  # each later call finds its probe due and failing
+        assert conn.send(Request("GET", "/db/doc")).status == 200
+        clock.now += 60
+    node1 = conn.nodes.nodes[0]
+    for _ in range(2):  # requests already on their way when it went down fail there too
+        conn.nodes._failed(node1, Request("GET", "/db"), ConnectError("refused"))
+    n1.alive = True
+    clock.now += 60
+    assert conn.send(Request("GET", "/db/doc")).status == 200
+    records = [r for r in caplog.records if r.name == "corduroy.cluster"]
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    infos = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    assert len(warnings) == 1 and "node1" in warnings[0] and "is down" in warnings[0]
+    assert len(infos) == 1 and "node1" in infos[0] and "is back" in infos[0]
+    assert "3 request(s) failed" in infos[0]
+    debug = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
+    assert any("3 request(s) failed on it so far" in line for line in debug)
+    assert any("health check failed" in line for line in debug)
+
+
+def test_recorded_answers_of_a_cluster_with_a_node_down():
+    from core_recorded import error_of, recorded, response_of
+
+    from corduroy.errors import PreconditionFailed
+
+    cluster_answers = recorded("cluster")
+    # the live nodes stay healthy for their probes while node 3 is dead
+    for name in ("up_node1_node3_down", "up_node2_node3_down"):
+        assert up_verdict(response_of(cluster_answers[name])) is True
+    # asking a live node about the dead one is a 412 nodedown, not a transport failure
+    # (so it never marks the live node down)
+    exchange = cluster_answers["node3_config_via_node1_down"]
+    error = error_of(Request("GET", exchange["request"]["path"]), exchange)
+    assert isinstance(error, PreconditionFailed) and error.error == "nodedown"
+    assert not can_fail_over(Request("GET", "/_node/couchdb3@127.0.0.1/_config"), error)
+    # reads through a live node answer in full
+    changes = response_of(cluster_answers["changes_node3_down"]).json()
+    assert len(changes["results"]) == 14

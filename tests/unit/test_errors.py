@@ -200,3 +200,46 @@ def test_errors_carry_no_credentials() -> None:
     exc = error_for(request, Response(401, Headers(), b""), Conn(), b"")  # type: ignore[arg-type]
     assert "s3cret" not in str(exc) and "s3cret" not in repr(exc)
     assert "s3cret" not in str(pickle.loads(pickle.dumps(exc)))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin_basic_wrong_password_6_403_locked",
+        "admin_basic_right_password_locked_403",
+        "admin_basic_right_password_locked_other_endpoint_403",
+        "carol_session_form_right_password_locked_403",
+        "unknown_user_session_6th_attempt",
+    ],
+)
+def test_couchdb_3_4_lockout_answers_are_account_locked(name: str) -> None:
+    from core_recorded import error_of, recorded
+
+    from corduroy import AccountLocked, Forbidden
+    from corduroy.http.messages import Request
+
+    exchange = recorded("auth_lockout")[name]
+    error = error_of(Request(exchange["request"]["method"], "/_session"), exchange)
+    assert type(error) is AccountLocked and isinstance(error, Forbidden)
+    assert error.status == 403 and error.error == "forbidden"
+    assert "locked" in str(error) and "unlocks by itself after a few minutes" in str(error)
+
+
+def test_other_auth_answers_keep_their_classes() -> None:
+    from core_recorded import error_of, recorded
+
+    from corduroy import AccountLocked, Forbidden, Unauthorized
+    from corduroy.http.messages import Request
+
+    fifth = recorded("auth_lockout")["admin_basic_wrong_password_5_401"]
+    assert type(error_of(Request("GET", "/_session"), fifth)) is Unauthorized
+    plain = Forbidden(403, "forbidden", "You are not allowed to access this db.")
+    assert not isinstance(plain, AccountLocked)
+
+
+def test_account_locked_pickles_as_itself() -> None:
+    from corduroy import AccountLocked
+
+    error = AccountLocked(403, "forbidden", errors.LOCKOUT_REASON, method="GET", url="http://x/")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is AccountLocked and str(again) == str(error)

@@ -295,3 +295,31 @@ def test_body_is_decoded_by_content_type(content_type: str, body: bytes, expecte
 def test_response_repr() -> None:
     response = ops.FormatterResponse(200, Headers({"Content-Type": "text/csv"}), "a,b\n")
     assert repr(response) == "<FormatterResponse 200 text/csv, 4 chars>"
+
+
+# -- provides() on CouchDB 3.4.3 (misc3.jsonl) -------------------------------------------
+
+
+def test_provides_json_returned_as_a_string_has_a_body(ref: DbRef) -> None:
+    # the form the docs and the live tests use: it works on CouchDB 3.4 and pouchdb-server
+    ex = recorded("misc3")["show_provides_return_string"]
+    op = ops.show(DbRef("misc"), "shows/provides_return_string", accept="application/json")
+    _request, result = run(op, ex)
+    assert result.code == 200 and result.body == {"hi": True}
+
+
+def test_provides_json_returned_as_an_object_is_empty_on_couchdb_3(ref: DbRef) -> None:
+    # why the docs do not use it: 200 application/json with no body at all
+    ex = recorded("misc3")["show_provides_return_json_empty_body"]
+    op = ops.show(DbRef("misc"), "shows/provides_return_json", accept="application/json")
+    _, result = run(op, ex)
+    assert result.code == 200 and result.body in ("", None, b"")
+
+
+def test_provides_without_the_asked_format_is_not_acceptable(ref: DbRef) -> None:
+    from corduroy import NotAcceptable
+
+    ex = recorded("misc3")["show_provides_accept_html_406"]
+    op = ops.show(DbRef("misc"), "shows/provides_return_string", accept="text/html")
+    with pytest.raises(NotAcceptable):
+        run(op, ex)

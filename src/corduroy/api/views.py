@@ -10,6 +10,9 @@ from ..drivers import Callback, in_running_loop, run_async, run_blocking
 from ..errors import InvalidInput
 from ..ops import mango
 from ..ops import views as ops
+from ..ops.query import query as query_op
+from ..ops.query import query_cleanup as query_cleanup_op
+from ..ops.replication import traits_for
 from ..ops.views import PageSteps
 from ..views import FindResult, View
 from .base import DatabaseBase
@@ -138,17 +141,33 @@ class ViewMethods(DatabaseBase):
         reduce_src: str | None = None,
         *,
         language: str = "javascript",
+        design: bool | None = None,
+        cleanup: bool = False,
         callback: Callback | None = None,
         **options: Any,
     ) -> View:
-        """Run a temporary view (``_temp_view``). CouchDB 2+ has none: the error says so.
+        """Run map (and reduce) functions saved nowhere; the view options as for ``view``.
 
-        A ``View``; ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
+        Where the server has temporary views (pouchdb-server, CouchDB 1.x) they
+        are used. CouchDB 2+ has none: there the functions are saved in a design
+        document named by their hash, ``_design/corduroy-query-<hash>``, created
+        on first use (which needs the right to write design documents, and builds
+        the index once) and reused while it exists. ``cleanup=True`` deletes it
+        after the query; ``query_cleanup()`` deletes them all. ``design=True``
+        always uses a design document, ``design=False`` only ``_temp_view``.
+        ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
         if options.get("stream") and callback is not None:
             raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
-        op = ops.temp_view(self._ref, map_src, reduce_src, language, **options)
+        op = query_op(
+            self._ref, traits_for(self.couch._conn), map_src, reduce_src, language,
+            design=design, cleanup=cleanup, **options,
+        )  # fmt: skip
         return self._run(op, callback)
+
+    def query_cleanup(self, *, callback: Callback | None = None) -> int:
+        """Delete the design documents ``query()`` saved here; returns how many."""
+        return self._run(query_cleanup_op(self._ref), callback)
 
     def iterview(self, name: str, batch: int = 1000, **options: Any) -> PagedRows:
         """Every row of a view, fetched ``batch`` rows per request, in constant memory.

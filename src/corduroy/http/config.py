@@ -144,6 +144,11 @@ def call_options(
             _timeout_override.reset(timeout_token)
 
 
+def retries_enabled(config: HTTPConfig) -> bool:
+    """Does the policy in force for the current call (``call_options`` first) retry at all?"""
+    return (_retry_override.get() or config.retry).enabled
+
+
 _KIND = "_corduroy_failure"
 
 

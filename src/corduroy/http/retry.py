@@ -15,6 +15,11 @@ What is safe to repeat:
   safe to repeat, ``GET``/``HEAD`` and the read-only POSTs the operations mark
   ``Request(idempotent=True)`` (``_all_docs``, ``_bulk_get``, ``_find``, view
   ``keys``), and only when the body can be sent again (bytes, not an iterator).
+
+Writes that name their documents' ids are safe to send twice too, but telling
+"the first attempt landed" from a real conflict needs a read of the document,
+so that decision is the operation's (:mod:`corduroy.ops.resend`): it receives
+the ``ConnectionDropped`` and sends the write again itself.
 """
 
 from __future__ import annotations

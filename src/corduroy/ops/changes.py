@@ -4,7 +4,8 @@ Everything here is pure. :func:`changes` is an ordinary operation (normal and
 longpoll feeds). :class:`FeedState` is the sans-I/O core of a continuous feed,
 shared by the callback feed, the blocking iterator and the ``async for``
 iterator: it builds the next request, turns bytes into changes, remembers the
-last seq received and delivered, drops duplicates replayed after a reconnect,
+last seq received and delivered, drops every (id, rev) it handed out already
+(CouchDB replays changes after a reconnect or a node failure),
 and decides whether a failure is worth a retry and how long to wait first.
 
 Seqs are opaque (CouchDB 2+ seqs are strings): they are stored and sent back
@@ -188,9 +189,14 @@ class LineSplitter:
         self._pending = b""
 
 
-def _change_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    revs = tuple(c.get("rev") for c in row.get("changes") or () if isinstance(c, Mapping))
-    return (row.get("id"), revs, bool(row.get("deleted")))
+def _change_keys(row: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    """The ``(id, rev)`` pairs a change row announces."""
+    docid = row.get("id")
+    return [
+        (docid, c.get("rev"))
+        for c in row.get("changes") or ()
+        if isinstance(c, Mapping) and c.get("rev") is not None
+    ]
 
 
 class FeedState:
@@ -205,7 +211,7 @@ class FeedState:
     was asked to end).
     """
 
-    #: recently accepted change keys remembered to drop replays after a reconnect
+    #: recently accepted ``(id, rev)`` pairs remembered to drop repeats (bounded memory)
     RECENT = 20_000
     BACKOFF_BASE = 0.05
     BACKOFF_MAX = 10.0
@@ -237,8 +243,8 @@ class FeedState:
         self.attempts = 0
         self.reconnects = 0
         self._splitter = LineSplitter()
-        self._recent: OrderedDict[tuple[Any, ...], None] = OrderedDict()
-        self._queued_keys: list[tuple[Any, ...]] = []
+        self._recent: OrderedDict[tuple[Any, Any], None] = OrderedDict()
+        self._queued_keys: list[list[tuple[Any, Any]]] = []
         self._replay_guard = False
         self._rng = rng or random.Random()
 
@@ -283,19 +289,37 @@ class FeedState:
             remaining = self.remaining
             if remaining is not None and remaining <= 0:
                 continue
-            key = _change_key(record)
-            if self._replay_guard and key in self._recent:
-                continue  # replayed after a reconnect: delivered (or queued) already
-            self._remember(key)
-            self._queued_keys.append(key)
-            self.queue.append(wrap_change(record, self.db.doc_class))
             seq = record.get("seq")
+            revs = record.get("changes")
+            if type(revs) is list and len(revs) == 1 and type(revs[0]) is dict:  # the usual row
+                rev = revs[0].get("rev")
+                keys = [] if rev is None else [(record.get("id"), rev)]
+            else:
+                keys = _change_keys(record)
+            recent = self._recent
+            fresh = [key for key in keys if key not in recent]
+            if keys and not fresh:
+                # sent again (after a reconnect, or by a shard copy that took over from
+                # a dead node): every (id, rev) of it was handed out (or queued) already
+                if seq is not None:
+                    self.since = seq
+                continue
+            if len(fresh) < len(keys):  # some revs are repeats: announce only the new ones
+                record = dict(record)
+                record["changes"] = [
+                    c for c in record["changes"]
+                    if isinstance(c, Mapping) and (record.get("id"), c.get("rev")) in fresh
+                ]  # fmt: skip
+            for key in fresh:
+                self._remember(key)
+            self._queued_keys.append(fresh)
+            self.queue.append(wrap_change(record, self.db.doc_class))
             if seq is not None:
                 self.since = seq
             added += 1
         return added
 
-    def _remember(self, key: tuple[Any, ...]) -> None:
+    def _remember(self, key: tuple[Any, Any]) -> None:
         recent = self._recent
         recent[key] = None
         if len(recent) > self.RECENT:
@@ -320,8 +344,9 @@ class FeedState:
 
     def discard(self) -> None:
         """Drop the undelivered queue: the next request resumes after the last delivered seq."""
-        for key in self._queued_keys:
-            self._recent.pop(key, None)
+        for keys in self._queued_keys:
+            for key in keys:
+                self._recent.pop(key, None)
         self.queue = []
         self._queued_keys = []
         self.since = self.delivered_seq

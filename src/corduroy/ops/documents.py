@@ -12,10 +12,11 @@ from typing import Any
 import msgspec
 
 from ..document import AttrDict, Document
-from ..errors import InvalidInput, NotFound, TransportError
+from ..errors import Conflict, InvalidInput, NotFound, TransportError
 from ..http.jsonexact import loads
 from ..http.messages import Request
 from .base import Op, db_path, doc_path, dumps, json_request, query_string, validate_id
+from .resend import landed_rev, landed_revs, send_write
 from .server import UuidCache, take_uuids
 
 __all__ = [
@@ -192,10 +193,19 @@ def put_doc(db: DbRef, doc: Any, **options: Any) -> Op[AttrDict]:
     Raises :class:`~corduroy.errors.Conflict` when its ``_rev`` is not current.
     """
     (doc,) = yield from prepare_docs(db, [doc])
-    response = yield json_request(
-        "PUT", db.doc_path(doc["_id"]), doc, query=query_string(options), default=db.json_default
+    path = db.doc_path(doc["_id"])
+    request = json_request(
+        "PUT", path, doc, query=query_string(options), default=db.json_default
     )
-    result = AttrDict(response.json())
+    answer, _ = yield from send_write(request)  # resent after a dropped connection
+    if isinstance(answer, Conflict):  # to a resend: did the first attempt land?
+        assert isinstance(request.body, bytes)
+        landed = yield from landed_rev(path, request.body)
+        if landed is None:
+            raise answer
+        result = AttrDict({"ok": True, "id": doc["_id"], "rev": landed})
+    else:
+        result = AttrDict(answer.json())
     if "rev" in result:
         doc["_rev"] = result["rev"]
     return result
@@ -212,12 +222,18 @@ def bulk_docs(db: DbRef, docs: Sequence[Any], **options: Any) -> Op[SaveResult]:
     for name in ("new_edits", "all_or_nothing"):
         if options.get(name) is not None:
             body[name] = options.pop(name)
-    response = yield json_request(
+    request = json_request(
         "POST", db.path + "/_bulk_docs", body, query=query_string(options),
         default=db.json_default,
     )  # fmt: skip
+    answer, resent = yield from send_write(request)  # every row has an _id: safe to resend
+    if isinstance(answer, Conflict):
+        raise answer
+    response = answer
     outcome = SaveResult()
     results = _outcomes(response.data)
+    if resent and b'"error"' in response.data:  # conflicts may be the first attempt's rows
+        yield from _settle_resent(db, prepared, results)
     if not results:  # new_edits=False answers []
         outcome.written.extend(prepared)
         return outcome
@@ -239,6 +255,23 @@ def bulk_docs(db: DbRef, docs: Sequence[Any], **options: Any) -> Op[SaveResult]:
                 doc["_rev"] = result.rev
             outcome.written.append(doc)
     return outcome
+
+
+def _settle_resent(
+    db: DbRef, prepared: list[MutableMapping[str, Any]], results: list[_Outcome]
+) -> Op[None]:
+    """Turn the conflicts of a resent ``_bulk_docs`` into successes where the first
+    attempt had written the document (its stored revision is what was sent)."""
+    rows = [
+        i for i, result in enumerate(results[: len(prepared)]) if result.error == "conflict"
+    ]
+    if not rows:
+        return
+    landed = yield from landed_revs(db.path, [prepared[i] for i in rows])
+    for i in rows:
+        rev = landed.get(prepared[i]["_id"])
+        if rev is not None:
+            results[i] = _Outcome(rev=rev)
 
 
 class _Outcome(msgspec.Struct, gc=False):

@@ -56,11 +56,12 @@ REPLICATION_OPTIONS = (
 class ServerTraits:
     """What corduroy learned about a server (detected once, then cached)."""
 
-    __slots__ = ("__weakref__", "couchdb", "version")
+    __slots__ = ("__weakref__", "couchdb", "temp_views", "version")
 
     def __init__(self) -> None:
         self.couchdb: bool | None = None  # unknown until detected
         self.version: str | None = None
+        self.temp_views: bool | None = None  # has POST /db/_temp_view? (learnt by db.query)
 
 
 _traits: weakref.WeakKeyDictionary[Any, ServerTraits] = weakref.WeakKeyDictionary()
