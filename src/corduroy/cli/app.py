@@ -138,7 +138,7 @@ class CorduroyGroup(click.Group):
 )
 @click.option("--json", "force_json", is_flag=True, help="JSON output even on a terminal.")
 @click.option("-v", "--verbose", is_flag=True, help="Log retries and reconnects to stderr.")
-@click.version_option(package_name="corduroy", prog_name="corduroy")
+@click.version_option(package_name="corduroy-couch", prog_name="corduroy")
 @click.pass_context
 def cli(
     ctx: click.Context,
