@@ -26,12 +26,41 @@ def dumps_line(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
 
 
+_MISSING: Any = object()
+
+
 def _cell(value: Any) -> str:
-    if value is None:
+    """A table cell: a string as it is, any other JSON value as JSON (so ``None`` is
+    ``null``); an absent field is an empty cell."""
+    if value is _MISSING:
         return ""
     if isinstance(value, str):
         return value
     return orjson.dumps(value).decode()
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--:--"
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def figures(
+    completed: float,
+    total: float | None,
+    rate: float | None,
+    elapsed: float | None,
+    remaining: float | None,
+    unit: str = "docs",
+) -> str:
+    """The labelled figures of a progress bar: ``done/total docs, rate, elapsed, remaining``."""
+    done = f"{completed:.0f}/{total:.0f}" if total is not None else f"{completed:.0f}"
+    speed = f"{rate:,.0f} {unit}/s" if rate is not None else f"- {unit}/s"
+    return (
+        f"{done} {unit} done, {speed}, elapsed {_clock(elapsed)}, "
+        f"remaining {_clock(remaining) if total is not None else '?'}"
+    )
 
 
 class Output:
@@ -90,7 +119,7 @@ class Output:
         table = Table(*columns, title=title, title_justify="left")
         count = 0
         for item in items:
-            table.add_row(*(_cell(item.get(name)) for name in columns))
+            table.add_row(*(_cell(item.get(name, _MISSING)) for name in columns))
             count += 1
         self.console.print(table)
         self.note(f"{count} row{'s' if count != 1 else ''}")
@@ -133,25 +162,22 @@ class Output:
         if not self.progress_enabled:
             yield lambda n: None
             return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn
+        from rich.text import Text
 
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("docs"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
+        class Figures(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(
+                    figures(
+                        task.completed,
+                        task.total,
+                        task.speed,
+                        task.elapsed,
+                        task.time_remaining if task.total is not None else None,
+                    )
+                )
+
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Figures())
         with Progress(*columns, console=self.err_console, refresh_per_second=8) as bar:
             task = bar.add_task(description, total=total)
 
