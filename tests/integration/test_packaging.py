@@ -160,7 +160,7 @@ def test_a_fresh_venv_installs_the_wheel_and_gets_a_server(
     served.append(proc)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
-    assert url.startswith("http://admin:secret@127.0.0.1:"), proc.stderr.read() if proc.stderr else ""
+    assert url.startswith("http://admin:secret@127.0.0.1:"), url
 
     code, shows = readme_first_example()
     (home / "first.py").write_text(code)
