@@ -39,28 +39,16 @@ def _cell(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "-:--:--"
-    whole = int(seconds)
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+def count_cell(completed: float, total: float | None, unit: str = "docs") -> str:
+    """The "done/total" cell of a progress bar (just "done" when the total is unknown)."""
+    if total is None:
+        return f"{completed:.0f} {unit}"
+    return f"{completed:.0f}/{total:.0f} {unit}"
 
 
-def figures(
-    completed: float,
-    total: float | None,
-    rate: float | None,
-    elapsed: float | None,
-    remaining: float | None,
-    unit: str = "docs",
-) -> str:
-    """The labelled figures of a progress bar: ``done/total docs, rate, elapsed, remaining``."""
-    done = f"{completed:.0f}/{total:.0f}" if total is not None else f"{completed:.0f}"
-    speed = f"{rate:,.0f} {unit}/s" if rate is not None else f"- {unit}/s"
-    return (
-        f"{done} {unit} done, {speed}, elapsed {_clock(elapsed)}, "
-        f"remaining {_clock(remaining) if total is not None else '?'}"
-    )
+def rate_cell(per_second: float | None) -> str:
+    """The "rate" cell of a progress bar."""
+    return "-" if per_second is None else f"{per_second:.0f}/s"
 
 
 class Output:
@@ -162,23 +150,46 @@ class Output:
         if not self.progress_enabled:
             yield lambda n: None
             return
-        from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.table import Column
         from rich.text import Text
 
-        class Figures(ProgressColumn):
+        class Counts(ProgressColumn):
             def render(self, task: Any) -> Text:
-                return Text(
-                    figures(
-                        task.completed,
-                        task.total,
-                        task.speed,
-                        task.elapsed,
-                        task.time_remaining if task.total is not None else None,
-                    )
-                )
+                return Text(count_cell(task.completed, task.total))
 
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Figures())
-        with Progress(*columns, console=self.err_console, refresh_per_second=8) as bar:
+        class Rate(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(rate_cell(task.speed))
+
+        class LabelledProgress(Progress):
+            """A progress bar under a header row naming its figures."""
+
+            def make_tasks_table(self, tasks: Any) -> Any:
+                table = super().make_tasks_table(tasks)
+                table.show_header = True
+                table.header_style = "dim"
+                return table
+
+        def heading(label: str) -> Column:
+            return Column(header=label, justify="right", no_wrap=True)
+
+        columns = (
+            TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+            BarColumn(),
+            Counts(table_column=heading("done/total")),
+            Rate(table_column=heading("rate")),
+            TimeElapsedColumn(table_column=heading("elapsed")),
+            TimeRemainingColumn(table_column=heading("remaining")),
+        )
+        with LabelledProgress(*columns, console=self.err_console, refresh_per_second=8) as bar:
             task = bar.add_task(description, total=total)
 
             def advance(n: int) -> None:
