@@ -127,7 +127,7 @@ def test_kill_then_ensure_alive_restarts_on_same_port(server: EmbeddedServer) ->
 
 
 def test_ensure_alive_after_a_request_that_kills_the_server(server: EmbeddedServer) -> None:
-    # SERVER.md section 3 #1: an anonymous PUT /db kills pouchdb-server once an admin exists.
+    # An anonymous PUT /db kills pouchdb-server once an admin exists.
     with pytest.raises((ConnectionError, http.client.HTTPException)):
         call(server, "PUT", "/crash-me", auth=None)
     deadline = time.monotonic() + 5
