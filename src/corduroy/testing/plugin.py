@@ -59,6 +59,7 @@ FIXTURES = frozenset({"couchdb_url", "couchdb_server", "couch", "tmp_db"})
 _server_key = pytest.StashKey[EmbeddedServer]()
 _served_key = pytest.StashKey[str]()  # base url of the embedded server, for the summary
 _target_key = pytest.StashKey[dict[str, Any] | None]()
+_said_key = pytest.StashKey[bool]()  # _say has written a line
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -174,14 +175,14 @@ def pytest_terminal_summary(
 
 
 def _say(config: pytest.Config, line: str) -> None:
-    """A line on the terminal during a fixture's set-up (output capture set aside)."""
+    """A line on the terminal during a fixture's set-up (output capture set aside); the
+    first one starts on a line of its own, after the test's progress so far."""
     capture = config.pluginmanager.getplugin("capturemanager")
     writer = config.get_terminal_writer()
-    if capture is None:
-        writer.line(line)
-        return
-    with capture.global_and_fixture_disabled():
-        writer.line()
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        if not config.stash.get(_said_key, False):
+            writer.line()
+            config.stash[_said_key] = True
         writer.line(line)
 
 
