@@ -462,5 +462,24 @@ def test_plugin_reports_a_url_that_is_not_http(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
-        ["corduroy: misconfigured: localhost:5984 is not an http(s) url with a host"]
+        ["corduroy: misconfigured COUCHDB_URL: localhost:5984 is not an http(s) url with a host"]
     )
+
+
+def test_plugin_says_in_one_line_that_the_couchdb_url_does_not_answer(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("COUCHDB_URL", f"http://admin:hush@127.0.0.1:{port}/")
+    pytester.makepyfile("def test_a(tmp_db):\n    pass\n\ndef test_b(couch):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    out = result.stdout.str()
+    said = [line for line in out.splitlines() if line.startswith("corduroy: misconfigured")]
+    assert said == [
+        f"corduroy: misconfigured COUCHDB_URL: http://127.0.0.1:{port}/ does not answer GET / "
+        "([Errno 111] Connection refused)"
+    ] * 2
+    assert "Traceback" not in out and "hush" not in out

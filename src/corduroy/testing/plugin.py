@@ -92,10 +92,24 @@ def target_url(config: pytest.Config) -> str | None:
     return server_url_from_env()
 
 
+def _source(config: pytest.Config) -> str:
+    """Where the target url came from."""
+    return "--couchdb-url" if config.getoption("couchdb_url", None) else "COUCHDB_URL"
+
+
 def _url_problem(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{redact_url(url)} is not an http(s) url with a host"
+    return None
+
+
+def _unanswered(url: str) -> str | None:
+    """Why ``GET /`` of ``url`` fails, or None when it answers."""
+    try:
+        fetch_root(url, timeout=10.0)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return f"{redact_url(url)} does not answer GET / ({' '.join(str(exc).split())})"
     return None
 
 
@@ -130,8 +144,7 @@ def _target_line(config: pytest.Config) -> str:
             what = f"CouchDB {info.get('version', '?')}"
         else:
             what = "not a real CouchDB: real_couchdb tests are skipped"
-        source = "--couchdb-url" if config.getoption("couchdb_url", None) else "COUCHDB_URL"
-        return f"corduroy: target server {redact_url(url)} ({source}, {what})"
+        return f"corduroy: target server {redact_url(url)} ({_source(config)}, {what})"
     try:
         where = f"from {find_pouchdb_server()}"
     except ServerNotInstalledError:
@@ -149,7 +162,7 @@ def pytest_report_collectionfinish(
     url = target_url(config)
     problem = _url_problem(url) if url is not None else None
     if problem is not None:
-        return f"corduroy: misconfigured: {problem}"
+        return f"corduroy: misconfigured {_source(config)}: {problem}"
     if not any(FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in items):
         return []
     return _target_line(config)
@@ -211,9 +224,11 @@ def couchdb_server(pytestconfig: pytest.Config) -> Iterator[EmbeddedServer | Non
     """The session's embedded pouchdb-server, or None when a url is given."""
     url = target_url(pytestconfig)
     if url is not None:
-        problem = _url_problem(url)
+        problem = _url_problem(url) or _unanswered(url)
         if problem is not None:
-            pytest.fail(f"corduroy: misconfigured: {problem}", pytrace=False)
+            pytest.fail(
+                f"corduroy: misconfigured {_source(pytestconfig)}: {problem}", pytrace=False
+            )
         yield None
         return
     server = _start_embedded(pytestconfig)
