@@ -32,6 +32,7 @@ class Terminal:
     def __init__(self, env: dict[str, str]) -> None:
         assert TMUX is not None
         self.base = [TMUX, "-L", f"corduroy-test-{uuid.uuid4().hex[:8]}"]
+        self.runs = 0
         command = [*self.base, "new-session", "-d", "-s", "t", "-x", "120", "-y", "30"]
         for key, value in env.items():
             command += ["-e", f"{key}={value}"]
@@ -51,12 +52,13 @@ class Terminal:
 
     def run(self, command: str, timeout: float = 60) -> tuple[int, str]:
         """Type ``command``, wait for it to end; its exit code and the screen."""
+        self.runs += 1  # a mark of this run: a busy machine may not have cleared the last one's
         self.type("clear")
-        self.type(f"{command}; echo EXIT=$?")
+        self.type(f"{command}; echo EXIT{self.runs}=$?")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            found = re.search(r"^EXIT=(\d+)$", screen, re.MULTILINE)
+            found = re.search(rf"^EXIT{self.runs}=(\d+)$", screen, re.MULTILINE)
             if found:
                 return int(found.group(1)), screen
             time.sleep(0.2)
