@@ -1,11 +1,12 @@
 """corduroy as a pip user gets it: the built wheel in a fresh venv outside the checkout.
 
 One test walks the whole path a new user takes: build the sdist and wheel (``twine check``
-passes on both), install the wheel with the ``cli`` extra into a new venv, run a 3-test file
-with the plugin's fixtures (its first use installs pouchdb-server with npm into the user cache,
-saying so), ``corduroy serve --install`` (already there now), ``corduroy serve``, and the
-README's first example against it. npm runs with ``--prefer-offline``: the packages come from
-the npm cache that ``make server-deps`` filled, so the test needs no network for them.
+passes on both), install the wheel with the ``cli`` extra into a new venv, ``corduroy serve
+--install`` (npm installs pouchdb-server into the user cache), ``corduroy serve``, the README's
+first example against it, and a 3-test file with the plugin's fixtures (once more with an empty
+cache: the plugin's first use installs the server itself). npm runs with
+``--prefer-offline``: the packages come from the npm cache that ``make server-deps`` filled,
+so the test needs no network for them.
 """
 
 from __future__ import annotations
@@ -138,16 +139,14 @@ def test_a_fresh_venv_installs_the_wheel_and_gets_a_server(
     quiet = run([venv / "bin" / "pytest", "-p", "no:cacheprovider", "test_plain.py"], home, env)
     assert "corduroy" not in quiet.stdout.replace("plugins: corduroy-couch", "")
 
-    # The plugin's first use installs pouchdb-server into the user cache, with a progress line.
-    (home / "test_three.py").write_text(THREE_TESTS)
-    tested = run([venv / "bin" / "pytest", "-p", "no:cacheprovider", "test_three.py"], home, env)
-    assert "3 passed" in tested.stdout, tested.stdout
-    assert "corduroy: installing pouchdb-server 4.2.0 with npm into" in tested.stdout
-    assert (tmp_path / "cache" / "pouchdb-server-4.2.0" / "node_modules").is_dir()
-
+    # corduroy serve --install: npm installs pouchdb-server into the user cache, saying so.
     installed = run([venv / "bin" / "corduroy", "serve", "--install"], home, env)
-    assert "pouchdb-server 4.2.0 is installed" in installed.stderr
-    assert str(tmp_path / "cache") in installed.stderr
+    target = tmp_path / "cache" / "pouchdb-server-4.2.0"
+    assert installed.stderr.splitlines()[0].startswith(
+        f"corduroy: installing pouchdb-server 4.2.0 with npm into {target}"
+    )
+    assert "pouchdb-server 4.2.0 is installed: " in installed.stderr
+    assert (target / "node_modules" / ".bin" / "pouchdb-server").is_file()
 
     proc = subprocess.Popen(
         [str(venv / "bin" / "corduroy"), "serve"],
@@ -166,3 +165,15 @@ def test_a_fresh_venv_installs_the_wheel_and_gets_a_server(
     (home / "first.py").write_text(code)
     example = run([venv / "bin" / "python", "first.py"], home, {**env, "COUCHDB_URL": url})
     assert example.stdout == shows
+
+    # A 3-test file with the plugin's fixtures, on the installed server...
+    (home / "test_three.py").write_text(THREE_TESTS)
+    pytest_three = [venv / "bin" / "pytest", "-p", "no:cacheprovider", "test_three.py"]
+    tested = run(pytest_three, home, env)
+    assert "3 passed" in tested.stdout, tested.stdout
+    assert "installing" not in tested.stdout
+    # ...and with an empty cache, where the plugin's first use installs it.
+    fresh = {**env, "CORDUROY_CACHE_DIR": str(tmp_path / "other-cache")}
+    tested = run(pytest_three, home, fresh)
+    assert "3 passed" in tested.stdout, tested.stdout
+    assert "corduroy: installing pouchdb-server 4.2.0 with npm into" in tested.stdout
