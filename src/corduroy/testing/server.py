@@ -41,6 +41,8 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from .install import installed_binary
+
 __all__ = [
     "EmbeddedServer",
     "ServerNotInstalledError",
@@ -98,8 +100,6 @@ def find_pouchdb_server(node_modules: PathLike | None = None) -> Path:
     from this module and from the CWD for ``tools/couch-standin/node_modules/.bin/``, then in
     the user cache (``corduroy serve --install``, see ``corduroy.testing.install``).
     """
-    from .install import installed_binary
-
     explicit = node_modules if node_modules is not None else os.environ.get(ENV_BINARY) or None
     if explicit is not None:
         looked = _candidates(Path(explicit).expanduser())
