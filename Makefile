@@ -1,17 +1,7 @@
 # corduroy: build, lint, test, demo.
 #
 # A fresh clone needs only Python 3.11+, Node 20 and npm:  make test
-#
-#   make venv         .venv with corduroy installed editable, plus [dev,tornado]
-#   make server-deps  pouchdb-server 4.2.0 (the embedded test server) into tools/couch-standin
-#   make lint         ruff + mypy --strict
-#   make docs         the documentation site (mkdocs --strict) into site/
-#   make test         lint, docs, then pytest (the pytest plugin starts its own pouchdb-server;
-#                     set COUCHDB_URL to test against another server)
-#   make demo         run examples/demo.py against an embedded server (or $COUCHDB_URL)
-#   make bench        .bench-venv with the peer clients, then bench/run.py: the comparison table
-#                     (BENCH_ARGS=--quick for small counts; not part of make test)
-#   make clean        remove everything generated (.venv, node_modules, caches, builds)
+# `make help` lists the targets (from the `## ` comment on each target's line).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -30,11 +20,16 @@ STANDIN_STAMP := $(STANDIN)/node_modules/.corduroy-installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all venv server-deps lint docs test demo clean
+.PHONY: all help venv server-deps lint format docs docs-serve dist test demo bench clean
 
 all: test
 
-venv: $(VENV_STAMP)
+help: ## this list
+	@echo "make TARGET, where TARGET is one of:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1|\2/' \
+		| awk -F'|' '{ printf "  %-12s %s\n", $$1, $$2 }'
+
+venv: $(VENV_STAMP) ## .venv with corduroy installed editable, plus [dev,tornado]
 	@:
 
 $(VENV_STAMP): pyproject.toml
@@ -43,10 +38,14 @@ $(VENV_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "error: $(PYTHON) is older than 3.11; run make PYTHON=/path/to/python3.11" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# The distribution was renamed from corduroy: an old install (or its src/corduroy.egg-info)
+	@# would register the pytest plugin twice.
+	@$(BIN)/python -m pip uninstall --quiet --yes corduroy 2>/dev/null || true
+	@rm -rf src/corduroy.egg-info
 	@$(BIN)/python -m pip install --quiet -e '.[dev,tornado]'
 	@touch $@
 
-server-deps: $(STANDIN_STAMP)
+server-deps: $(STANDIN_STAMP) ## pouchdb-server 4.2.0 (the embedded test server) into tools/couch-standin
 	@:
 
 $(STANDIN_STAMP): $(STANDIN)/package.json $(STANDIN)/package-lock.json
@@ -55,23 +54,36 @@ $(STANDIN_STAMP): $(STANDIN)/package.json $(STANDIN)/package-lock.json
 	@npm ci --prefix $(STANDIN) --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
-lint: venv
+lint: venv ## ruff check + mypy --strict
 	@echo "==> ruff"
 	@$(BIN)/ruff check $(LINT_PATHS)
 	@echo "==> mypy"
 	@$(BIN)/mypy
 
-docs: venv
+docs: venv ## the documentation site (mkdocs --strict) into site/; open site/index.html
 	@echo "==> mkdocs (strict) into site/"
 	@NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-test: venv server-deps
+format: venv ## ruff format over src tests bench examples (ruff check still judges the rest)
+	@$(BIN)/ruff format $(LINT_PATHS)
+
+docs-serve: venv ## the documentation site on http://127.0.0.1:8000/, rebuilt on every change
+	@NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+dist: venv ## sdist and wheel into dist/, checked with twine check
+	@echo "==> dist: sdist and wheel, twine check"
+	@rm -rf dist
+	@out=$$($(BIN)/python -m build --no-isolation --outdir dist . 2>&1) || { echo "$$out" >&2; exit 1; }
+	@$(BIN)/twine check --strict dist/*
+
+test: venv server-deps ## lint, docs, dist (twine check), then pytest (COUCHDB_URL: another server)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory docs
+	@$(MAKE) --no-print-directory dist
 	@echo "==> pytest"
 	@$(BIN)/pytest
 
-demo: venv server-deps
+demo: venv server-deps ## run examples/demo.py against an embedded server (or COUCHDB_URL)
 	@$(BIN)/python examples/demo.py
 
 BENCH_VENV := .bench-venv
@@ -82,6 +94,7 @@ BENCH_ARGS ?=
 $(BENCH_STAMP): pyproject.toml bench/requirements-peers.txt
 	@echo "==> $(BENCH_VENV): corduroy (editable) and the peers in bench/requirements-peers.txt"
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -m pip uninstall --quiet --yes corduroy 2>/dev/null || true
 	@$(BENCH_VENV)/bin/python -m pip install --quiet -e .
 	@sed -e 's/#.*//' -e '/^[[:space:]]*$$/d' bench/requirements-peers.txt | while read -r req; do \
 		$(BENCH_VENV)/bin/python -m pip install --quiet "$$req" \
@@ -89,10 +102,10 @@ $(BENCH_STAMP): pyproject.toml bench/requirements-peers.txt
 	done
 	@touch $@
 
-bench: $(BENCH_STAMP) server-deps
+bench: $(BENCH_STAMP) server-deps ## the comparison table (BENCH_ARGS=--quick: small counts; not in make test)
 	@$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
-clean:
+clean: ## remove everything generated (.venv, node_modules, caches, builds)
 	rm -rf $(VENV) $(STANDIN)/node_modules build dist site
 	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find src tests bench examples -name __pycache__ -type d -prune -exec rm -rf {} + 2>/dev/null || true

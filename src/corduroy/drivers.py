@@ -2,7 +2,7 @@
 
 * :func:`run_blocking` sends each request with the blocking transport.
 * :func:`run_async` awaits each request on the running event loop.
-* :func:`dispatch` picks the convention of one call (DESIGN.md section 2):
+* :func:`dispatch` picks the convention of one call (docs/conventions.md):
   a ``callback`` starts the operation on the calling thread's event loop and
   returns a :class:`RequestReplica`; no callback inside a running loop returns an
   awaitable; otherwise the call blocks and returns the result.

@@ -2,7 +2,7 @@
 
 These tests use their own server (with an unusual password, so a leak cannot hide
 behind a common word) because one of them restarts it to make it forget sessions.
-Non-admin users never create databases here: that kills pouchdb-server (SERVER.md 3).
+Non-admin users never create databases here: that kills pouchdb-server.
 """
 
 from __future__ import annotations

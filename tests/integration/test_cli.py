@@ -124,6 +124,28 @@ def test_server_info_and_databases(couchdb_url: str, db_name: str, couch: Couch)
     assert_one_line_error(run(couchdb_url, "info", db_name), "404", db_name)
 
 
+def test_global_options_after_the_command(couchdb_url: str, tmp_db: Database) -> None:
+    tmp_db.save({"_id": "a"})
+    name = tmp_db.name
+    rows = lines(run(None, "view", name, "_all_docs", "--json", "--url", couchdb_url, "-v"))
+    assert [r["id"] for r in rows] == ["a"]
+    assert lines(run(None, "get", name, "a", f"--url={couchdb_url}"))[0]["_id"] == "a"
+    parts = urlsplit(couchdb_url)
+    bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], "/", "", ""))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUCHDB_")}
+    prompted = subprocess.run(
+        [str(CORDUROY), "dbs", "--url", bare, "-u", "admin", "-p"],
+        input="secret\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert name in lines(prompted)
+    # after `--` nothing is taken for an option of the group
+    assert run(couchdb_url, "get", name, "--", "--json").returncode == 1
+
+
 def test_documents(couchdb_url: str, tmp_db: Database, tmp_path: Path) -> None:
     name = tmp_db.name
     [saved] = lines(run(couchdb_url, "put", name, input='{"_id": "ollie", "first": "Oliver"}'))
@@ -352,8 +374,13 @@ def test_user_and_prompted_password(couchdb_url: str) -> None:
 
 
 def test_serve_prints_a_url_that_answers() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUCHDB_")}
     proc = subprocess.Popen(
-        [str(CORDUROY), "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [str(CORDUROY), "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
@@ -364,3 +391,29 @@ def test_serve_prints_a_url_that_answers() -> None:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
     assert proc.returncode == 0
+
+
+def test_serve_with_a_couchdb_url_checks_it_and_starts_nothing(couchdb_url: str) -> None:
+    result = run(None, "serve", "--couchdb-url", couchdb_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == couchdb_url + "\n"
+    assert "not starting pouchdb-server" in result.stderr and "secret" not in result.stderr
+    refused = run(None, "serve", "--couchdb-url", "http://admin:pw@127.0.0.1:9/")
+    assert_one_line_error(refused, "http://127.0.0.1:9/ does not answer")
+    assert "pw" not in refused.stderr
+
+
+def test_serve_without_pouchdb_server_says_what_to_do(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUCHDB_")}
+    env["CORDUROY_POUCHDB_SERVER"] = str(tmp_path / "nowhere")
+    result = subprocess.run(
+        [str(CORDUROY), "serve"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert_one_line_error(result, "pouchdb-server is not installed", "CORDUROY_POUCHDB_SERVER")
+
+
+def test_serve_install_when_installed_says_where(tmp_path: Path) -> None:
+    result = run(None, "serve", "--install")
+    assert result.returncode == 0, result.stderr
+    assert "pouchdb-server 4.2.0 is installed: " in result.stderr
+    assert "corduroy serve" in result.stderr

@@ -32,6 +32,7 @@ class Terminal:
     def __init__(self, env: dict[str, str]) -> None:
         assert TMUX is not None
         self.base = [TMUX, "-L", f"corduroy-test-{uuid.uuid4().hex[:8]}"]
+        self.runs = 0
         command = [*self.base, "new-session", "-d", "-s", "t", "-x", "120", "-y", "30"]
         for key, value in env.items():
             command += ["-e", f"{key}={value}"]
@@ -51,12 +52,13 @@ class Terminal:
 
     def run(self, command: str, timeout: float = 60) -> tuple[int, str]:
         """Type ``command``, wait for it to end; its exit code and the screen."""
+        self.runs += 1  # a mark of this run: a busy machine may not have cleared the last one's
         self.type("clear")
-        self.type(f"{command}; echo EXIT=$?")
+        self.type(f"{command}; echo EXIT{self.runs}=$?")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            found = re.search(r"^EXIT=(\d+)$", screen, re.MULTILINE)
+            found = re.search(rf"^EXIT{self.runs}=(\d+)$", screen, re.MULTILINE)
             if found:
                 return int(found.group(1)), screen
             time.sleep(0.2)
@@ -96,6 +98,9 @@ def test_load_draws_a_progress_bar(terminal: Terminal, target: Database, tmp_pat
     ]
     assert "━━━━" in bar  # the bar itself
     assert "3000/3000 docs" in bar
+    assert re.search(r" \d+/s +\d:\d\d:\d\d +\d:\d\d:\d\d$", bar), bar  # rate, elapsed, remaining
+    above = screen.splitlines()[screen.splitlines().index(bar) - 1]
+    assert above.split() == ["done/total", "rate", "elapsed", "remaining"]  # the figures' labels
     assert f"loaded 3000 documents into {target.name}" in screen
     assert '{"ok"' not in screen  # no JSON on a terminal
     assert len(target) == 3000
@@ -111,3 +116,16 @@ def test_tables_on_a_terminal_json_when_asked(terminal: Terminal, tmp_db: Databa
     code, screen = terminal.run(f"{CORDUROY} --json get {tmp_db.name} a")
     assert code == 0, screen
     assert any(line.startswith('{"n":1,"_id":"a"') for line in screen.splitlines()), screen
+
+
+def test_a_null_key_and_value_show_as_null(terminal: Terminal, tmp_db: Database) -> None:
+    tmp_db.save(
+        [
+            {"_id": "_design/d", "views": {"k": {"map": "function(doc){emit(doc.k, null)}"}}},
+            {"_id": "a", "k": None},
+        ]
+    )
+    code, screen = terminal.run(f"{CORDUROY} view {tmp_db.name} d/k")
+    assert code == 0, screen
+    [row] = [line for line in screen.splitlines() if line.startswith("│ a ")]
+    assert [cell.strip() for cell in row.strip("│").split("│")] == ["a", "null", "null"]

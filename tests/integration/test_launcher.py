@@ -127,7 +127,7 @@ def test_kill_then_ensure_alive_restarts_on_same_port(server: EmbeddedServer) ->
 
 
 def test_ensure_alive_after_a_request_that_kills_the_server(server: EmbeddedServer) -> None:
-    # SERVER.md section 3 #1: an anonymous PUT /db kills pouchdb-server once an admin exists.
+    # An anonymous PUT /db kills pouchdb-server once an admin exists.
     with pytest.raises((ConnectionError, http.client.HTTPException)):
         call(server, "PUT", "/crash-me", auth=None)
     deadline = time.monotonic() + 5
@@ -241,8 +241,8 @@ def test_start_failure_reports_the_log_and_cleans_up() -> None:
     assert server.temp_dir is None and server.pid is None
 
 
-def test_missing_binary_says_to_run_make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ServerNotInstalledError, match="make"):
+def test_missing_binary_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ServerNotInstalledError, match=r"not installed in .*: point it at"):
         EmbeddedServer(node_modules=tmp_path).start()
     monkeypatch.setenv("CORDUROY_POUCHDB_SERVER", str(tmp_path / "nowhere"))
     with pytest.raises(ServerNotInstalledError, match="CORDUROY_POUCHDB_SERVER"):
@@ -405,3 +405,81 @@ def test_plugin_runs_real_couchdb_tests_on_a_real_couchdb(
         fake.server_close()
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["corduroy: target server http://127.0.0.1:*CouchDB 3.4.3)"])
+
+
+def test_plugin_is_quiet_when_no_test_uses_its_fixtures(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COUCHDB_URL", raising=False)
+    monkeypatch.setenv("CORDUROY_POUCHDB_SERVER", str(pytester.path / "nowhere"))
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "corduroy:" not in result.stdout.str()
+
+
+def test_plugin_says_in_one_line_per_test_when_there_is_no_server(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COUCHDB_URL", raising=False)
+    monkeypatch.setenv("CORDUROY_POUCHDB_SERVER", str(pytester.path / "nowhere"))
+    pytester.makepyfile(
+        "def test_a(tmp_db):\n    pass\n\n"
+        "def test_b(couch):\n    pass\n\n"
+        "def test_c(couchdb_url):\n    pass\n\n"
+        "def test_d():\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=3)
+    out = result.stdout.str()
+    assert "Traceback" not in out and "During handling" not in out
+    said = [line for line in out.splitlines() if line.startswith("corduroy: no CouchDB")]
+    assert len(said) == 3  # one line for each test that needed the server
+    assert "pouchdb-server is not installed in" in said[0]
+    assert len(out.splitlines()) < 30, out
+
+
+def test_plugin_takes_couchdb_url_option(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, server: EmbeddedServer
+) -> None:
+    monkeypatch.delenv("COUCHDB_URL", raising=False)
+    monkeypatch.setenv("COUCHDB_USER", "admin")
+    monkeypatch.setenv("COUCHDB_PASSWORD", "secret")
+    pytester.makepyfile(PLUGIN_TESTS.format(env_given=True))
+    result = pytester.runpytest_subprocess(
+        "-rs", "-p", "no:cacheprovider", "--couchdb-url", server.base_url
+    )
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines([f"corduroy: target server {server.base_url} (--couchdb-url, *"])
+    assert "secret" not in result.stdout.str()
+
+
+def test_plugin_reports_a_url_that_is_not_http(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COUCHDB_URL", "localhost:5984")
+    pytester.makepyfile("def test_plain():\n    pass\n\ndef test_db(tmp_db):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["corduroy: misconfigured COUCHDB_URL: localhost:5984 is not an http(s) url with a host"]
+    )
+
+
+def test_plugin_says_in_one_line_that_the_couchdb_url_does_not_answer(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("COUCHDB_URL", f"http://admin:hush@127.0.0.1:{port}/")
+    pytester.makepyfile("def test_a(tmp_db):\n    pass\n\ndef test_b(couch):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    out = result.stdout.str()
+    said = [line for line in out.splitlines() if line.startswith("corduroy: misconfigured")]
+    assert said == [
+        f"corduroy: misconfigured COUCHDB_URL: http://127.0.0.1:{port}/ does not answer GET / "
+        "([Errno 111] Connection refused)"
+    ] * 2
+    assert "Traceback" not in out and "hush" not in out

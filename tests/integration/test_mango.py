@@ -112,5 +112,5 @@ def test_index_deletion_on_pouchdb_server_fails_loudly(db: Database, couch: Any)
     if "couchdb" in couch.info():
         pytest.skip("pouchdb-server behaviour")
     db.index(["dept"], name="dept-idx", ddoc="depts")
-    with pytest.raises(HTTPError):  # SERVER.md: indexes cannot be deleted over HTTP there
+    with pytest.raises(HTTPError):  # pouchdb-server: indexes cannot be deleted over HTTP there
         db.delete_index("depts", "dept-idx")

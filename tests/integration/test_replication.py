@@ -1,9 +1,9 @@
 """Replication against the live server, in every calling convention.
 
 pouchdb-server ignores ``doc_ids``, ``selector`` and cancel, has no ``_scheduler`` and
-answers 500 to object endpoints (SERVER.md sections 4 and 9): those paths are covered by
-tests/unit/test_replication_ops.py with recorded CouchDB 3 answers, and live here only
-on a real CouchDB (``real_couchdb``).
+answers 500 to object endpoints (docs/replication.md, "What pouchdb-server does
+differently"): those paths are covered by tests/unit/test_replication_ops.py with recorded
+CouchDB 3 answers, and live here only on a real CouchDB (``real_couchdb``).
 """
 
 from __future__ import annotations

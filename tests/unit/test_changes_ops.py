@@ -234,7 +234,7 @@ def test_longpoll_rows_separated_by_crlf() -> None:
     ],
 )
 def test_refused_before_sending(options: dict[str, Any]) -> None:
-    # pouchdb-server dies on several of these (SERVER.md section 3): nothing may be sent
+    # pouchdb-server dies on several of these: nothing may be sent
     with pytest.raises(InvalidInput):
         next(ops.changes(DB, ServerTraits(), **options))
 

@@ -37,7 +37,7 @@ def ref() -> ops.DbRef:
     return ops.DbRef("docs")
 
 
-# -- id quoting (DESIGN.md section 5) ------------------------------------------------
+# -- id quoting, as the recorded CouchDB 3 requests spell ids ---------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The ``corduroy`` command line (``pip install 'corduroy[cli]'``).
+"""The ``corduroy`` command line (``pip install 'corduroy-couch[cli]'``).
 
 ``corduroy --help`` lists the commands; docs/cli.md describes them. Every command is
 built on the library's own API, so it works wherever the library does.
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
 
         print(
             f"error: the corduroy command needs the 'cli' extra ({exc.name} is missing): "
-            "pip install 'corduroy[cli]'",
+            "pip install 'corduroy-couch[cli]'",
             file=sys.stderr,
         )
         raise SystemExit(1) from None

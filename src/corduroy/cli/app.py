@@ -107,8 +107,52 @@ def _one_line(exc: BaseException, secrets: list[str]) -> str:
     return " ".join(message.split())
 
 
+# The group's options, which may also be given after the command (`corduroy view db x --json`).
+GLOBAL_FLAGS = frozenset({"-p", "--password-prompt", "--json", "-v", "--verbose"})
+GLOBAL_WITH_VALUE = frozenset({"--url", "-u", "--user"})
+
+
+def _global_option(args: list[str], i: int) -> int:
+    """How many tokens from ``args[i]`` on are one of the group's options (0: none)."""
+    arg = args[i]
+    if arg in GLOBAL_FLAGS:
+        return 1
+    if arg in GLOBAL_WITH_VALUE:
+        return 2 if i + 1 < len(args) else 1
+    if arg.startswith(("--url=", "--user=")) or (arg.startswith("-u") and len(arg) > 2):
+        return 1
+    return 0
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the group's options that follow the command moved in front of it.
+
+    Everything else keeps its order; nothing after a ``--`` is moved.
+    """
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += _global_option(args, i) or 1  # the options before the command stay where they are
+    front, rest = args[:i], []
+    while i < len(args):
+        if args[i] == "--":
+            rest += args[i:]
+            break
+        size = _global_option(args, i)
+        if size:
+            front += args[i : i + size]
+            i += size
+        else:
+            rest.append(args[i])
+            i += 1
+    return front + rest
+
+
 class CorduroyGroup(click.Group):
-    """Turns library and I/O errors into one-line messages (exit 1)."""
+    """Turns library and I/O errors into one-line messages (exit 1); takes the group's options
+    after the command too."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -138,7 +182,7 @@ class CorduroyGroup(click.Group):
 )
 @click.option("--json", "force_json", is_flag=True, help="JSON output even on a terminal.")
 @click.option("-v", "--verbose", is_flag=True, help="Log retries and reconnects to stderr.")
-@click.version_option(package_name="corduroy", prog_name="corduroy")
+@click.version_option(package_name="corduroy-couch", prog_name="corduroy")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -151,7 +195,8 @@ def cli(
     """corduroy: work with a CouchDB server from the shell.
 
     Output is JSON (one object, or one item per line) when piped, tables on a terminal.
-    Exit codes: 0 success, 1 error, 2 usage.
+    Exit codes: 0 success, 1 error, 2 usage. The options above may also follow the command
+    (corduroy view DB _all_docs --json).
     """
     import logging
     import os

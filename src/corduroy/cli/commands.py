@@ -171,15 +171,38 @@ def ddoc_push(settings: Settings, db: str, folder: str, name: str | None) -> Non
 @click.option(
     "--data-dir", type=click.Path(file_okay=False), help="LevelDB dir, kept (implies --on-disk)."
 )
-def serve(port: int | None, on_disk: bool, data_dir: str | None) -> None:
+@click.option(
+    "--install",
+    is_flag=True,
+    help="Install the pinned pouchdb-server with npm into the user cache (once), then exit.",
+)
+@click.option(
+    "--couchdb-url",
+    metavar="URL",
+    help="Use this CouchDB instead: check that it answers, print it, exit.",
+)
+def serve(
+    port: int | None,
+    on_disk: bool,
+    data_dir: str | None,
+    install: bool,
+    couchdb_url: str | None,
+) -> None:
     """Start the embedded CouchDB stand-in (pouchdb-server) for local development.
 
     Prints its url, with the development admin's credentials (admin:secret), on the
-    first line, e.g. for `export COUCHDB_URL=...`, then serves until Ctrl-C. Needs
-    `make server-deps` in a corduroy checkout (or CORDUROY_POUCHDB_SERVER).
+    first line, e.g. for `export COUCHDB_URL=...`, then serves until Ctrl-C. It needs
+    Node.js 20: `corduroy serve --install` installs pouchdb-server with npm into
+    ~/.cache/corduroy once (a corduroy checkout's `make server-deps` does too).
     """
     from ..testing.server import main as serve_main
 
+    if install:
+        _install()
+        return
+    if couchdb_url:
+        _check_url(couchdb_url)
+        return
     argv = []
     if port is not None:
         argv += ["--port", str(port)]
@@ -190,3 +213,34 @@ def serve(port: int | None, on_disk: bool, data_dir: str | None) -> None:
     code = serve_main(argv)
     if code:
         raise SystemExit(code)
+
+
+def _install() -> None:
+    from ..testing.install import ServerInstallError, install_pouchdb_server, pinned_version
+    from ..testing.server import ServerNotInstalledError, find_pouchdb_server
+
+    try:
+        binary = find_pouchdb_server()
+    except ServerNotInstalledError:
+        try:
+            binary = install_pouchdb_server()
+        except ServerInstallError as exc:
+            fail(str(exc))
+    click.echo(
+        f"pouchdb-server {pinned_version()} is installed: {binary}; `corduroy serve` starts it",
+        err=True,
+    )
+
+
+def _check_url(url: str) -> None:
+    import http.client
+
+    from ..testing.server import fetch_root, redact_url
+
+    try:
+        info = fetch_root(url, timeout=10.0)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        fail(f"{redact_url(url)} does not answer as a CouchDB server: {exc}")
+    what = f"CouchDB {info.get('version', '?')}" if "couchdb" in info else "not a real CouchDB"
+    click.echo(url)
+    click.echo(f"using {redact_url(url)} ({what}); not starting pouchdb-server", err=True)

@@ -26,12 +26,29 @@ def dumps_line(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
 
 
+_MISSING: Any = object()
+
+
 def _cell(value: Any) -> str:
-    if value is None:
+    """A table cell: a string as it is, any other JSON value as JSON (so ``None`` is
+    ``null``); an absent field is an empty cell."""
+    if value is _MISSING:
         return ""
     if isinstance(value, str):
         return value
     return orjson.dumps(value).decode()
+
+
+def count_cell(completed: float, total: float | None, unit: str = "docs") -> str:
+    """The "done/total" cell of a progress bar (just "done" when the total is unknown)."""
+    if total is None:
+        return f"{completed:.0f} {unit}"
+    return f"{completed:.0f}/{total:.0f} {unit}"
+
+
+def rate_cell(per_second: float | None) -> str:
+    """The "rate" cell of a progress bar."""
+    return "-" if per_second is None else f"{per_second:.0f}/s"
 
 
 class Output:
@@ -90,7 +107,7 @@ class Output:
         table = Table(*columns, title=title, title_justify="left")
         count = 0
         for item in items:
-            table.add_row(*(_cell(item.get(name)) for name in columns))
+            table.add_row(*(_cell(item.get(name, _MISSING)) for name in columns))
             count += 1
         self.console.print(table)
         self.note(f"{count} row{'s' if count != 1 else ''}")
@@ -135,24 +152,44 @@ class Output:
             return
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
-            SpinnerColumn,
+            ProgressColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from rich.table import Column
+        from rich.text import Text
+
+        class Counts(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(count_cell(task.completed, task.total))
+
+        class Rate(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(rate_cell(task.speed))
+
+        class LabelledProgress(Progress):
+            """A progress bar under a header row naming its figures."""
+
+            def make_tasks_table(self, tasks: Any) -> Any:
+                table = super().make_tasks_table(tasks)
+                table.show_header = True
+                table.header_style = "dim"
+                return table
+
+        def heading(label: str) -> Column:
+            return Column(header=label, justify="right", no_wrap=True)
 
         columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", table_column=Column(no_wrap=True)),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("docs"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
+            Counts(table_column=heading("done/total")),
+            Rate(table_column=heading("rate")),
+            TimeElapsedColumn(table_column=heading("elapsed")),
+            TimeRemainingColumn(table_column=heading("remaining")),
         )
-        with Progress(*columns, console=self.err_console, refresh_per_second=8) as bar:
+        with LabelledProgress(*columns, console=self.err_console, refresh_per_second=8) as bar:
             task = bar.add_task(description, total=total)
 
             def advance(n: int) -> None:

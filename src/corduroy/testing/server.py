@@ -1,7 +1,9 @@
 """Launch pouchdb-server 4.2.0 as an embedded CouchDB stand-in.
 
 Used by the pytest plugin, the demo and ``corduroy serve``; stdlib only, so it never depends on
-corduroy's own client. The binary comes from ``tools/couch-standin`` (``make server-deps``).
+corduroy's own client. The binary comes from ``tools/couch-standin`` in a checkout (``make
+server-deps``), else from the user cache where ``corduroy serve --install`` puts it
+(``corduroy.testing.install``).
 
     with EmbeddedServer() as server:
         print(server.url)          # http://admin:secret@127.0.0.1:PORT/
@@ -9,8 +11,9 @@ corduroy's own client. The binary comes from ``tools/couch-standin`` (``make ser
 ``python -m corduroy.testing.server`` starts one, prints its url and serves until Ctrl-C/SIGTERM.
 
 Every server gets its own temp dir (config.json, server.log and, on disk, the LevelDB data) and
-runs with that dir as its CWD, so nothing is written to the caller's CWD. See SERVER.md for what
-pouchdb-server lacks and which requests kill it (``ensure_alive`` restarts it on the same port).
+runs with that dir as its CWD, so nothing is written to the caller's CWD. docs/testing.md ("The
+embedded server") says what pouchdb-server lacks; a few requests kill it, and ``ensure_alive``
+restarts it on the same port.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from .install import installed_binary
 
 __all__ = [
     "EmbeddedServer",
@@ -92,7 +97,8 @@ def find_pouchdb_server(node_modules: PathLike | None = None) -> Path:
 
     Looks at ``node_modules`` if given, else ``$CORDUROY_POUCHDB_SERVER`` if set (each may name
     the binary, a node_modules dir, ``tools/couch-standin`` or a checkout), else searches upward
-    from this module and from the CWD for ``tools/couch-standin/node_modules/.bin/``.
+    from this module and from the CWD for ``tools/couch-standin/node_modules/.bin/``, then in
+    the user cache (``corduroy serve --install``, see ``corduroy.testing.install``).
     """
     explicit = node_modules if node_modules is not None else os.environ.get(ENV_BINARY) or None
     if explicit is not None:
@@ -106,14 +112,17 @@ def find_pouchdb_server(node_modules: PathLike | None = None) -> Path:
         if candidate.is_file():
             return candidate
     if explicit is not None:
-        where = f"{explicit!s} (from the argument or ${ENV_BINARY})"
-    else:
-        here = Path(__file__).resolve().parent
-        where = f"tools/couch-standin/node_modules/ above {here} or above {Path.cwd()}"
+        raise ServerNotInstalledError(
+            f"pouchdb-server is not installed in {explicit!s} (from the argument or "
+            f"${ENV_BINARY}): point it at the pouchdb-server binary or its node_modules directory"
+        )
+    cached = installed_binary()
+    if cached is not None:
+        return cached
     raise ServerNotInstalledError(
-        f"pouchdb-server is not installed: looked in {where}. Run `make` (or `make server-deps`) "
-        f"in the corduroy checkout, or set ${ENV_BINARY} to the pouchdb-server binary or its "
-        "node_modules directory."
+        "pouchdb-server is not installed: run `corduroy serve --install` once (needs Node.js 20 "
+        "and npm; `make server-deps` in a corduroy checkout), or set COUCHDB_URL to use a "
+        f"CouchDB server instead (${ENV_BINARY}: an install of your own)"
     )
 
 
@@ -121,7 +130,8 @@ def _find_node() -> str:
     node = shutil.which("node")
     if node is None:
         raise ServerNotInstalledError(
-            "`node` is not on PATH; pouchdb-server needs Node.js 20 (see SERVER.md)."
+            "`node` is not on PATH: pouchdb-server needs Node.js 20; install it, or set "
+            "COUCHDB_URL to use a CouchDB server instead"
         )
     return node
 
