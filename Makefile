@@ -4,7 +4,8 @@
 #
 #   make venv         .venv with corduroy installed editable, plus [dev,tornado]
 #   make server-deps  pouchdb-server 4.2.0 (the embedded test server) into tools/couch-standin
-#   make lint         ruff + mypy --strict
+#   make lint         ruff, generated files up to date, import rules, mypy --strict
+#   make surface      regenerate corduroy.aio and the callback= overloads (tools/gen_surface.py)
 #   make docs         the documentation site (mkdocs --strict) into site/
 #   make test         lint, docs, then pytest (the pytest plugin starts its own pouchdb-server;
 #                     set COUCHDB_URL to test against another server)
@@ -30,7 +31,7 @@ STANDIN_STAMP := $(STANDIN)/node_modules/.corduroy-installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all venv server-deps lint docs test demo clean
+.PHONY: all venv server-deps lint surface docs test demo clean
 
 all: test
 
@@ -58,8 +59,16 @@ $(STANDIN_STAMP): $(STANDIN)/package.json $(STANDIN)/package-lock.json
 lint: venv
 	@echo "==> ruff"
 	@$(BIN)/ruff check $(LINT_PATHS)
+	@echo "==> typed surfaces up to date (tools/gen_surface.py), import rules (docs/architecture.md)"
+	@$(BIN)/python tools/gen_surface.py --check
+	@$(BIN)/python tools/check_imports.py
 	@echo "==> mypy"
 	@$(BIN)/mypy
+	@$(BIN)/mypy --strict examples tests/typing
+
+# corduroy.aio and the callback= overloads, generated from Couch's and Database's methods
+surface: venv
+	@$(BIN)/python tools/gen_surface.py
 
 docs: venv
 	@echo "==> mkdocs (strict) into site/"

@@ -364,12 +364,20 @@ class Connection:
         return await cluster.send_async(request, self._async_for)
 
     def close(self) -> None:
-        """Close pooled blocking connections (asyncio pools close with their loop)."""
+        """Close every pooled connection: blocking ones, and asyncio ones on every loop.
+
+        Connections reopen when the client is used again.
+        """
         nodes = self._cluster.nodes if self._cluster is not None else [self._node]
         for node in nodes:
-            for transport in (node.sync, node.probe_sync):
+            for transport in (node.sync, node.probe_sync, node.async_, node.probe_async):
                 if transport is not None:
                     transport.close()
+
+    async def aclose(self) -> None:
+        """``close()``, then let the running loop finish closing its sockets."""
+        self.close()
+        await asyncio.sleep(0)
 
     def __repr__(self) -> str:
         who = f" as {self.username!r}" if self.username else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .api.couch_admin import CouchAdminMethods
@@ -23,7 +23,12 @@ from .ops.admin import AdminState
 from .ops.base import Op
 
 if TYPE_CHECKING:
+    from ._calls import CouchCalls  # the callback= overloads (tools/gen_surface.py)
     from .database import Database
+else:
+
+    class CouchCalls:
+        pass
 
 __all__ = ["Couch"]
 
@@ -57,7 +62,9 @@ def _resolve_url(url: str | None) -> str:
     return url
 
 
-class Couch(CouchAdminMethods, CouchReplicationMethods):
+# The mixins are typed for the blocking convention; CouchCalls, first, adds to each
+# request method an overload for callback= (returning the RequestReplica).
+class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ignore[misc]
     """A CouchDB server.
 
     ``Couch()`` uses ``corduroy.defaults`` (or ``COUCHDB_URL``); ``Couch(url)``
@@ -198,14 +205,27 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         return iter(self.all_dbs())
 
     def close(self) -> None:
-        """Close the pooled blocking connections (they reopen when needed)."""
+        """Close every pooled connection of this server, blocking and on every event loop.
+
+        The ``Couch`` stays usable: connections reopen when needed.
+        """
         self._conn.close()
 
-    def __enter__(self) -> Couch:
+    async def aclose(self) -> None:
+        """``close()``, awaited: the running loop's sockets are closed when it returns."""
+        await self._conn.aclose()
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def db_url(self, name: str) -> str:
         """The url of database ``name`` (no credentials)."""

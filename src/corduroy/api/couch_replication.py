@@ -57,10 +57,14 @@ class CouchReplicationMethods(ServerMethods):
         with ``replication("name")``). Credentials of the endpoints travel in
         the request body only (as ``Authorization`` headers on CouchDB 2+).
         """
-        op = ops.replicate(
+        return self._run(self._replicate_op(source, target, options), callback)
+
+    def _replicate_op(
+        self, source: Database | str, target: Database | str, options: dict[str, Any]
+    ) -> Op[AttrDict]:
+        return ops.replicate(
             ops.traits_for(self._conn), self._endpoint(source), self._endpoint(target), **options
         )
-        return self._run(op, callback)
 
     def _replication_op(self, docid: str, replicator: str) -> Op[ReplicationStatus]:
         from ..replication import ReplicationStatus, parse_status
