@@ -391,9 +391,9 @@ def unwrap_arg(
 
 def wrap_result(ret: str, call: str) -> str:
     if ret == "Database":
-        return f"Database._of({call})"
+        return f"Database.wrap({call})"
     if ret == "Couch":
-        return f"Couch._of({call})"
+        return f"Couch.wrap({call})"
     if re.search(r"\b(Database|Couch)\b", ret):
         raise SystemExit(f"gen_surface: cannot wrap a result typed {ret}")
     return call
@@ -421,7 +421,7 @@ COUCH_PROPERTY = '''
     @property
     def couch(self) -> Couch:
         """The server this database is on."""
-        return Couch._of(self._sync.couch)'''
+        return Couch.wrap(self._sync.couch)'''
 
 
 def init_text(cls: type, names: Names, target: str) -> str:

@@ -55,7 +55,8 @@ class AsyncCouchBase:
         self._sync = sync
 
     @classmethod
-    def _of(cls, sync: Couch) -> Self:
+    def wrap(cls, sync: Couch) -> Self:
+        """``couch`` (a ``corduroy.Couch``) for typed async code; the same connections."""
         wrapper = cls.__new__(cls)
         AsyncCouchBase.__init__(wrapper, sync)
         return wrapper
@@ -104,7 +105,8 @@ class AsyncDatabaseBase:
         self._sync = sync
 
     @classmethod
-    def _of(cls, sync: Database) -> Self:
+    def wrap(cls, sync: Database) -> Self:
+        """``db`` (a ``corduroy.Database``) for typed async code; the same connections."""
         wrapper = cls.__new__(cls)
         AsyncDatabaseBase.__init__(wrapper, sync)
         return wrapper

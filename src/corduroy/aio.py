@@ -105,7 +105,7 @@ class Couch(AsyncCouchBase):
 
     def __getitem__(self, name: str) -> Database:
         """A ``Database`` object for ``name`` (no request is made)."""
-        return Database._of(self._sync.__getitem__(name))
+        return Database.wrap(self._sync.__getitem__(name))
 
     async def all_dbs(self, **options: Any) -> list[str]:
         """The names of all databases."""
@@ -130,7 +130,7 @@ class Couch(AsyncCouchBase):
 
         Options (CouchDB 2+): ``q`` (shards), ``n`` (replicas), ``partitioned``.
         """
-        return Database._of(await awaited(self._sync.create(name, **options)))
+        return Database.wrap(await awaited(self._sync.create(name, **options)))
 
     async def create_user(self, name: str, password: str, roles: Iterable[str] = ()) -> Document:
         """Create user ``name`` (``org.couchdb.user:NAME`` in ``_users``).
@@ -145,7 +145,7 @@ class Couch(AsyncCouchBase):
 
         With ``create_if_missing=True`` a missing database is created instead.
         """
-        return Database._of(await awaited(self._sync.db(name, create_if_missing)))
+        return Database.wrap(await awaited(self._sync.db(name, create_if_missing)))
 
     def db_url(self, name: str) -> str:
         """The url of database ``name`` (no credentials)."""
@@ -208,7 +208,7 @@ class Couch(AsyncCouchBase):
     @property
     def replicator(self) -> Database:
         """The ``_replicator`` database."""
-        return Database._of(self._sync.replicator)
+        return Database.wrap(self._sync.replicator)
 
     async def session(self) -> AttrDict:
         """Who the server thinks you are: ``userCtx.name``, ``userCtx.roles``, ``info``."""
@@ -234,7 +234,7 @@ class Couch(AsyncCouchBase):
     @property
     def users(self) -> Database:
         """The ``_users`` database."""
-        return Database._of(self._sync.users)
+        return Database.wrap(self._sync.users)
 
     async def uuids(self, count: int = 1) -> list[str]:
         """``count`` fresh document ids made by the server."""
@@ -259,7 +259,7 @@ class Database(AsyncDatabaseBase):
     @property
     def couch(self) -> Couch:
         """The server this database is on."""
-        return Couch._of(self._sync.couch)
+        return Couch.wrap(self._sync.couch)
 
     def __getitem__(self, docid: str) -> Document:
         return self._sync.__getitem__(docid)
@@ -351,7 +351,7 @@ class Database(AsyncDatabaseBase):
 
     async def create(self, **options: Any) -> Database:
         """Create this database on its server; ``PreconditionFailed`` if it exists."""
-        return Database._of(await awaited(self._sync.create(**options)))
+        return Database.wrap(await awaited(self._sync.create(**options)))
 
     async def delete(
         self, doc: Mapping[str, Any] | str | Sequence[Mapping[str, Any]], rev: str | None = None

@@ -78,7 +78,7 @@ def test_continuous_changes(couchdb_url: str) -> None:
 
 def test_same_connections_as_the_blocking_couch(couchdb_url: str) -> None:
     blocking = corduroy.Couch(couchdb_url)
-    wrapped = Couch._of(blocking)
+    wrapped = Couch.wrap(blocking)
     assert wrapped.blocking is blocking
     assert repr(wrapped) == repr(blocking)
     assert wrapped["x"].blocking is blocking["x"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import selectors
 import socket
 import ssl
 import struct
@@ -14,6 +15,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Sequence
 from time import monotonic
+from typing import Any
 
 from corduroy.errors import (
     ConnectError,
@@ -38,6 +40,11 @@ from corduroy.http.wire import (
 __all__ = ["SyncStream", "SyncTransport"]
 
 _FIXED = (bytes, bytearray, memoryview)
+
+# How an idle connection is checked for an EOF: poll where the system has it, else a selector.
+_POLL = hasattr(select, "poll")
+_POLLER: Any = select.poll if _POLL else selectors.DefaultSelector
+_READ = select.POLLIN | select.POLLPRI if _POLL else selectors.EVENT_READ
 
 _transports: weakref.WeakSet[SyncTransport] = weakref.WeakSet()
 
@@ -78,7 +85,8 @@ def _timeval(timeout: float | None) -> bytes:
 
 class _Connection:
     __slots__ = (
-        "generation", "idle_since", "kernel_timeout", "parser", "reused", "sock", "timeout",
+        "generation", "idle_since", "kernel_timeout", "parser", "poller", "reused", "sock",
+        "timeout",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, timeout: float | None, generation: int) -> None:
@@ -87,6 +95,7 @@ class _Connection:
         self.idle_since = 0.0
         self.reused = False
         self.generation = generation
+        self.poller: Any = None  # made by the first readable() check
         # A socket with a Python-level timeout polls before every send and recv (two
         # extra system calls per request); a blocking socket whose kernel enforces the
         # timeout does not. TLS sockets keep Python's timeouts.
@@ -108,7 +117,26 @@ class _Connection:
         else:
             sock.settimeout(timeout)
 
+    def readable(self) -> bool:
+        """An idle connection with something to read (EOF, most likely) is unusable.
+
+        ``poll`` (or a selector where there is none) works with any descriptor
+        number; ``select.select`` fails past 1023.
+        """
+        poller = self.poller
+        try:
+            if poller is None:
+                poller = self.poller = _POLLER()
+                poller.register(self.sock, _READ)
+            if _POLL:
+                return bool(poller.poll(0))
+            return bool(poller.select(0))
+        except (OSError, ValueError):
+            return True
+
     def close(self) -> None:
+        if self.poller is not None and not _POLL:
+            self.poller.close()
         try:
             self.sock.close()
         except OSError:
@@ -293,7 +321,7 @@ class SyncTransport(TransportBase):
         conn = self._acquire(request)
         owned = True  # conn counts against the pool until discarded
         try:
-            while not retry_stale and conn.reused and _readable(conn.sock):
+            while not retry_stale and conn.reused and conn.readable():
                 owned = False
                 self._discard(conn)  # closed by the server while idle
                 conn = self._acquire(request)
@@ -402,12 +430,3 @@ class SyncTransport(TransportBase):
             if chunk:
                 sock.sendall(encode_chunk(chunk))
         sock.sendall(LAST_CHUNK)
-
-
-def _readable(sock: socket.socket) -> bool:
-    """An idle connection with something to read (EOF, most likely) is unusable."""
-    try:
-        readable, _, _ = select.select((sock,), (), (), 0)
-        return bool(readable)
-    except (OSError, ValueError):
-        return True
