@@ -200,3 +200,26 @@ def test_errors_carry_no_credentials() -> None:
     exc = error_for(request, Response(401, Headers(), b""), Conn(), b"")  # type: ignore[arg-type]
     assert "s3cret" not in str(exc) and "s3cret" not in repr(exc)
     assert "s3cret" not in str(pickle.loads(pickle.dumps(exc)))
+
+
+def test_code_is_the_status_of_the_answer() -> None:
+    assert ServerError(503).code == 503
+    assert ServerError().code == 500 and NotFound().code == 404
+    assert error_class_for(502)(502, "bad_gateway").code == 502
+    assert ServerError.code == 500  # the class keeps the status it stands for
+
+
+def test_pickle_keeps_headers_but_no_session_cookie() -> None:
+    headers = Headers(
+        [
+            ("Retry-After", "3"),
+            ("Set-Cookie", "AuthSession=s3cret; Path=/"),
+            ("X-Couch-Request-ID", "ab"),
+        ]
+    )
+    exc = ServerError(503, "unavailable", "later", method="GET", url="http://h/db", headers=headers)
+    copy = pickle.loads(pickle.dumps(exc))
+    assert (copy.code, copy.reason, copy.method, copy.url) == (503, "later", "GET", "http://h/db")
+    assert copy.headers["retry-after"] == "3" and copy.headers["x-couch-request-id"] == "ab"
+    assert "set-cookie" not in copy.headers
+    assert b"s3cret" not in pickle.dumps(exc)
