@@ -53,6 +53,7 @@ NOT_IN_AIO = {
     "__aenter__": "written by hand in _aio_base",
     "__aexit__": "written by hand in _aio_base",
     "partition": "Partition is typed for the blocking convention only",
+    "database_class": "the class couch[name] makes, on the blocking Couch",
 }
 #: Dunders that belong to the public surface.
 PUBLIC_DUNDERS = {

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from .errors import InvalidInput
-from .http.messages import Request, Response
+from .http.messages import Request, Response, basic_header
 
 __all__ = [
     "Auth",
@@ -45,12 +45,6 @@ SESSION_PATH = "/_session"
 #: log in again this long before a session cookie expires (at most 10% of its life)
 RENEW_MARGIN = 60.0
 _JSON = (("Content-Type", "application/json"),)
-
-
-def basic_header(username: str, password: str) -> tuple[str, str]:
-    """The ``Authorization: Basic`` header for ``username``/``password``."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return ("Authorization", "Basic " + token)
 
 
 class Auth:
@@ -205,7 +199,7 @@ def _cookie_lifetime(set_cookie: str) -> float | None:
 
 
 def _replayable(request: Request) -> bool:
-    return request.body is None or isinstance(request.body, bytes | bytearray | memoryview)
+    return request.replayable
 
 
 class AuthState:

@@ -1,4 +1,4 @@
-"""Change notifications: ``ChangesResult`` (one-shot feeds) and ``ChangesFeed`` (continuous).
+"""Change notifications: ``ChangesFeed`` (continuous); ``ChangesResult`` is re-exported.
 
 A ``ChangesFeed`` runs as a task on the event loop of the thread that created
 it, like every callback in corduroy (if that loop is not running yet, it starts
@@ -24,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .changes_result import ChangesResult
 from .document import AttrDict
 from .drivers import _callback_loop, error_for, run_async
 from .errors import ConnectionDropped, CouchError
@@ -42,35 +43,6 @@ __all__ = ["ChangesFeed", "ChangesResult", "Follower"]
 log = logging.getLogger("corduroy")
 
 READ_SIZE = 65536
-
-
-class ChangesResult:
-    """The answer of a normal or longpoll ``_changes`` request.
-
-    ``results`` (one ``AttrDict`` per change: ``seq``, ``id``, ``changes``,
-    ``deleted``, ``doc``), ``last_seq`` (opaque: pass it back as ``since``)
-    and ``pending`` (changes after ``last_seq``; ``None`` on servers that do
-    not say). Iterable and sized like its ``results``.
-    """
-
-    __slots__ = ("last_seq", "pending", "results")
-
-    def __init__(self, results: list[AttrDict], last_seq: Any, pending: int | None) -> None:
-        self.results = results
-        self.last_seq = last_seq
-        self.pending = pending
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    def __iter__(self) -> Iterator[AttrDict]:
-        return iter(self.results)
-
-    def __getitem__(self, index: int) -> AttrDict:
-        return self.results[index]
-
-    def __repr__(self) -> str:
-        return f"<Changes: {len(self.results)} results, last_seq {self.last_seq!r}>"
 
 
 class ChangesFeed:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from .auth import Auth, AuthState, BasicAuth, basic_header
+from .auth import Auth, AuthState, BasicAuth
 from .cluster import Node, NodeSet, failover_policy
 from .errors import InvalidInput, Unauthorized
 from .http.config import HTTPConfig
-from .http.messages import Request, Response
+from .http.messages import Request, Response, error_from
 from .http.retry import NO_RETRY
 
 if TYPE_CHECKING:
@@ -91,10 +91,6 @@ def redact_url(url: str) -> str:
     user = userinfo.split(":", 1)[0]
     netloc = f"{user}:***@{hostport}" if user else f"***@{hostport}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def basic_auth_header(username: str, password: str) -> tuple[str, str]:
-    return basic_header(username, password)
 
 
 def make_ssl_context(
@@ -290,10 +286,8 @@ class Connection:
         state = self._state
         assert state is not None
         if response.status >= 400:
-            from .drivers import error_for  # drivers import this module
-
             state.forget()
-            raise error_for(login, response, self, response.body)
+            raise error_from(login, response, self.url_for(login), response.body)
         if not state.accept_login(response):
             raise Unauthorized(
                 401,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ssl
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Self, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .api.couch_admin import CouchAdminMethods
@@ -74,6 +76,10 @@ class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ig
     Every method takes ``callback=`` and follows the three calling conventions
     (blocking, callback, awaitable inside a running event loop).
     """
+
+    #: The class of the databases ``couch[name]`` hands out. ``corduroy.database`` sets
+    #: it to ``Database`` when it is imported (it imports this module, not the reverse).
+    database_class: ClassVar[type[Database]]
 
     def __init__(
         self,
@@ -181,12 +187,10 @@ class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ig
 
     def __getitem__(self, name: str) -> Database:
         """A ``Database`` object for ``name`` (no request is made)."""
-        from .database import Database
-
         with self._dbs_lock:
             db = self._dbs.get(name)
             if db is None:
-                db = self._dbs[name] = Database(name, couch=self)
+                db = self._dbs[name] = self.database_class(name, couch=self)
             return db
 
     def __contains__(self, name: object) -> bool:
@@ -232,16 +236,34 @@ class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ig
         return self.url + quote(name, safe="")
 
 
-_shared: dict[tuple[str, ServerUrl], Couch] = {}
+#: the shared Couches most recently asked for, at most _SHARED_MAX (oldest first)
+_SHARED_MAX = 16
+_shared: OrderedDict[tuple[str, ServerUrl], Couch] = OrderedDict()
+#: every shared Couch still in use somewhere (a Database holds its Couch)
+_shared_alive: weakref.WeakValueDictionary[tuple[str, ServerUrl], Couch] = (
+    weakref.WeakValueDictionary()
+)
 _shared_lock = threading.Lock()
 
 
 def shared_couch(url: str | None) -> Couch:
-    """One ``Couch`` per server url, shared by the ``Database`` objects made from urls."""
+    """One ``Couch`` per server url, shared by the ``Database`` objects made from urls.
+
+    The 16 most recently used are kept; older ones live as long as a
+    ``Database`` uses them, with their idle connections closed.
+    """
     resolved = _resolve_url(url)
     key = (resolved, parse_server_url(resolved))
     with _shared_lock:
         couch = _shared.get(key)
+        if couch is not None:
+            _shared.move_to_end(key)
+            return couch
+        couch = _shared_alive.get(key)
         if couch is None:
-            couch = _shared[key] = Couch(resolved)
-        return couch
+            couch = _shared_alive[key] = Couch(resolved)
+        _shared[key] = couch
+        evicted = _shared.popitem(last=False)[1] if len(_shared) > _SHARED_MAX else None
+    if evicted is not None:
+        evicted.close()
+    return couch

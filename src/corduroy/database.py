@@ -14,6 +14,7 @@ from .api.documents import DocumentMethods
 from .api.formatters import FormatterMethods
 from .api.replication import DatabaseReplicationMethods
 from .api.views import ViewMethods
+from .couch import Couch, shared_couch
 from .document import Document
 from .drivers import Callback, blocking_only, dispatch
 from .errors import InvalidInput, NotFound
@@ -22,7 +23,6 @@ from .ops.documents import DbRef
 
 if TYPE_CHECKING:
     from ._calls import DatabaseCalls  # the callback= overloads (tools/gen_surface.py)
-    from .couch import Couch
 else:
 
     class DatabaseCalls:
@@ -73,8 +73,6 @@ class Database(  # type: ignore[misc]
     """
 
     def __init__(self, name: str, couch: Couch | None = None) -> None:
-        from .couch import shared_couch
-
         server, dbname = _split_db_url(name) if couch is None else (None, name)
         db_path(dbname)  # refuses an empty name or one with CR/LF/NUL
         self.couch = couch if couch is not None else shared_couch(server)
@@ -153,3 +151,6 @@ class Database(  # type: ignore[misc]
 
     def __bool__(self) -> bool:
         return True
+
+
+Couch.database_class = Database

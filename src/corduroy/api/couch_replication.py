@@ -9,6 +9,7 @@ from ..drivers import Callback
 from ..errors import InvalidInput
 from ..ops import replication as ops
 from ..ops.base import Op
+from .base import DatabaseBase
 from .server import ServerMethods
 
 if TYPE_CHECKING:
@@ -28,9 +29,7 @@ class CouchReplicationMethods(ServerMethods):
     _conn: Connection
 
     def _endpoint(self, where: Database | str) -> ops.Endpoint:
-        from ..database import Database
-
-        if isinstance(where, Database):
+        if isinstance(where, DatabaseBase):  # a Database
             return _db_endpoint(where.couch._conn, where.name)
         if isinstance(where, str) and where:
             if "://" in where:

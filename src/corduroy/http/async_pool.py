@@ -313,9 +313,8 @@ class AsyncTransport(TransportBase):
     async def _send_once(self, request: Request) -> Response:
         pool = self._pool(asyncio.get_running_loop())
         head = self._serializer.head(request)
-        body = request.body
         # a write is sent again only if the server cannot have seen it
-        retry_stale = (body is None or isinstance(body, _FIXED)) and request.is_idempotent
+        retry_stale = request.resendable
         timeout = self._read_timeout(request)
         conn = self._take_idle(pool) or await self._acquire(pool, request)
         owned = True

@@ -313,10 +313,8 @@ class SyncTransport(TransportBase):
 
     def _send_once(self, request: Request) -> Response:
         head = self._serializer.head(request)
-        body = request.body
-        replayable = body is None or isinstance(body, _FIXED)
         # a write is sent again only if the server cannot have seen it
-        retry_stale = replayable and request.is_idempotent
+        retry_stale = request.resendable
         timeout = self._read_timeout(request)
         conn = self._acquire(request)
         owned = True  # conn counts against the pool until discarded

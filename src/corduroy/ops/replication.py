@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..document import AttrDict
 from ..errors import InvalidInput, NotFound
-from ..http.messages import Request
+from ..http.messages import Request, basic_header
 from .base import Op, doc_path, dumps, json_request
 
 __all__ = [
@@ -111,9 +111,7 @@ class Endpoint:
         if self.username is None:
             return self.url
         if couchdb:
-            from ..connection import basic_auth_header
-
-            name, value = basic_auth_header(self.username, self.password or "")
+            name, value = basic_header(self.username, self.password or "")
             return {"url": self.url, "headers": {name: value}}
         parts = urlsplit(self.url)
         userinfo = quote(self.username, safe="") + ":" + quote(self.password or "", safe="")
