@@ -66,6 +66,7 @@ async def _watch_loop(pool: _Pool) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        pool.watch = None  # it holds the loop (its finalizer hook): let both go
         _close_idle(pool)
 
 
