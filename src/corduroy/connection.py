@@ -27,6 +27,7 @@ from .errors import InvalidInput, Unauthorized
 from .http.config import HTTPConfig
 from .http.messages import Request, Response, error_from
 from .http.retry import NO_RETRY
+from .ops.replication import ServerTraits
 
 if TYPE_CHECKING:
     from .http.async_pool import AsyncTransport
@@ -148,6 +149,8 @@ class Connection:
         ] = weakref.WeakKeyDictionary()
         self._cluster = NodeSet(urls, probe_interval=probe_interval) if len(urls) > 1 else None
         self._node = Node(urls[0])
+        #: what corduroy learned about the server (detected once, by operations)
+        self.traits = ServerTraits()
         if self._cluster is not None:  # an unreachable node is left at once for the next
             self.config = replace(self.config, retry=failover_policy(self.config.retry))
 

@@ -11,7 +11,6 @@ credentials go in the url. The server is detected once (``GET /`` has a
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,14 +62,9 @@ class ServerTraits:
         self.version: str | None = None
 
 
-_traits: weakref.WeakKeyDictionary[Any, ServerTraits] = weakref.WeakKeyDictionary()
-
-
 def traits_for(owner: Any) -> ServerTraits:
-    """The :class:`ServerTraits` kept for ``owner`` (a ``Connection``)."""
-    traits = _traits.get(owner)
-    if traits is None:
-        traits = _traits.setdefault(owner, ServerTraits())
+    """The :class:`ServerTraits` that ``owner`` (a ``Connection``) keeps in ``traits``."""
+    traits: ServerTraits = owner.traits
     return traits
 
 
