@@ -39,8 +39,10 @@ AIO = ROOT / "src" / "corduroy" / "aio.py"
 
 CALLBACK = "Callback | None"
 
-#: Methods corduroy.aio leaves out, and why (the check accepts only these).
+#: Methods corduroy.aio leaves out, and why (the check accepts only these): a name alone
+#: for both classes, ``Class.name`` for one.
 NOT_IN_AIO = {
+    "Database.__getitem__": "blocking only: await db.get(id)",
     "__contains__": "blocking only (a HEAD): await db.exists() / couch.db(name)",
     "__iter__": "blocking only: await all_dbs() / async for over iterview",
     "__len__": "blocking only: await db.info()",
@@ -90,6 +92,11 @@ def public_members(cls: type) -> Iterator[tuple[str, object]]:
             continue
         if name not in dir(object) or name in PUBLIC_DUNDERS:
             yield name, inspect.getattr_static(cls, name)
+
+
+def left_out(cls: type, member: str) -> bool:
+    """Whether ``cls.member`` has no twin in corduroy.aio (see NOT_IN_AIO)."""
+    return member in NOT_IN_AIO or f"{cls.__name__}.{member}" in NOT_IN_AIO
 
 
 class Names:
@@ -336,7 +343,7 @@ def aio_class(cls: type, name: str, names: Names, base: str, init: str) -> list[
     lines.append("")
     lines += init.splitlines()
     for member, attr in public_members(cls):
-        if member in NOT_IN_AIO:
+        if left_out(cls, member):
             continue
         lines.append("")
         if isinstance(attr, property):

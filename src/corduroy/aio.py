@@ -261,9 +261,6 @@ class Database(AsyncDatabaseBase):
         """The server this database is on."""
         return Couch.wrap(self._sync.couch)
 
-    def __getitem__(self, docid: str) -> Document:
-        return self._sync.__getitem__(docid)
-
     async def all_docs(self, **options: Any) -> View:
         """``_all_docs``: every document's id and rev (``include_docs=True`` for the docs)."""
         return await awaited(self._sync.all_docs(**options))
