@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
 import selectors
@@ -56,6 +57,14 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _close_idle_at_exit() -> None:
+    """Close the idle connections left open at exit (a ``Couch`` never closed, the one a
+    ``Database("name")`` shares): closed, not left to the garbage collector to warn about."""
+    for transport in list(_transports):
+        transport.close()
 
 
 class _Retry(Exception):
