@@ -198,7 +198,8 @@ def signature_text(
     callback: str | None = None,
     returns: str | None = None,
 ) -> str:
-    """``(self, a: int, *, b: str = "x")`` with annotations rewritten."""
+    """``(self, a: int, *, b: str = "x") -> R`` with annotations rewritten; ``drop`` leaves
+    parameters out, ``callback`` replaces the ``callback`` parameter's text."""
     parts: list[str] = []
     star_seen = False
     for param in sig.parameters.values():
@@ -206,33 +207,17 @@ def signature_text(
             continue
         if param.kind is param.KEYWORD_ONLY and not star_seen:
             parts.append("*")
-            star_seen = True
-        if param.kind is param.VAR_POSITIONAL:
-            star_seen = True
-        if param.kind is param.VAR_KEYWORD and callback is not None and not star_seen:
-            parts.append("*")
-            star_seen = True
-        text = param.name
-        if param.kind is param.VAR_POSITIONAL:
-            text = "*" + text
-        elif param.kind is param.VAR_KEYWORD:
-            if callback is not None:
-                parts.append(callback)
-                callback = None
-            text = "**" + text
+        star_seen = star_seen or param.kind in (param.KEYWORD_ONLY, param.VAR_POSITIONAL)
         if param.name == "callback" and callback is not None:
             parts.append(callback)
-            callback = None
             continue
+        stars = {param.VAR_POSITIONAL: "*", param.VAR_KEYWORD: "**"}.get(param.kind, "")
+        text = stars + param.name
         if param.annotation is not param.empty:
             text += ": " + names.rewrite(str(param.annotation), scope, members)
         if param.default is not param.empty:
             text += " = " + names.default(param.default, scope)
         parts.append(text)
-    if callback is not None:
-        if not star_seen:
-            parts.append("*")
-        parts.append(callback)
     result = f"({', '.join(parts)})"
     ret = (
         returns
@@ -317,9 +302,7 @@ def make_stub() -> str:
     names.imports.setdefault("corduroy.database", set()).add("Database")
     body = stub_class(Couch, "CouchCalls", names)
     body += ["", ""]
-    db_names = Names({})
-    db_names.imports, db_names.modules = names.imports, names.modules
-    body += stub_class(Database, "DatabaseCalls", db_names)
+    body += stub_class(Database, "DatabaseCalls", names)
     head = [
         '"""The callback= overloads of Couch and Database (for type checkers only).',
         "",
