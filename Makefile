@@ -24,7 +24,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STANDIN := tools/couch-standin
 # Only the dirs that exist (git does not keep empty ones).
-LINT_PATHS := $(wildcard src tests bench examples)
+LINT_PATHS := $(wildcard src tests bench examples tools)
 # The stamps live inside the dirs they describe, so deleting the dir forces a rebuild.
 VENV_STAMP := $(VENV)/.corduroy-installed
 STANDIN_STAMP := $(STANDIN)/node_modules/.corduroy-installed
