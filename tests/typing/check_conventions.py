@@ -22,6 +22,7 @@ from corduroy import (
     View,
 )
 from corduroy.api.views import PagedRows
+from corduroy.drivers import Callback
 
 
 def done(data: Any, status: Status) -> None:
@@ -47,6 +48,11 @@ def blocking(couch: corduroy.Couch, db: corduroy.Database) -> None:
     assert_type(db["x"], Document)
     with corduroy.Couch() as scoped:
         assert_type(scoped, corduroy.Couch)
+
+
+def forwarding(db: corduroy.Database, callback: Callback | None) -> Document | RequestReplica:
+    """A callback passed on as it came: either result."""
+    return db.get("x", callback=callback)
 
 
 async def awaited(couch: corduroy.aio.Couch) -> None:
