@@ -26,6 +26,7 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from corduroy.couch import Couch  # noqa: E402
 from corduroy.database import Database  # noqa: E402
+from corduroy.partition import Partition  # noqa: E402
 
 STUB = ROOT / "src" / "corduroy" / "_calls.pyi"
 AIO = ROOT / "src" / "corduroy" / "aio.py"
@@ -54,7 +56,6 @@ NOT_IN_AIO = {
     "aclose": "written by hand in _aio_base",
     "__aenter__": "written by hand in _aio_base",
     "__aexit__": "written by hand in _aio_base",
-    "partition": "Partition is typed for the blocking convention only",
     "database_class": "the class couch[name] makes, on the blocking Couch",
 }
 #: Dunders that belong to the public surface.
@@ -300,9 +301,9 @@ def make_stub() -> str:
     names.imports.setdefault("corduroy.drivers", set()).update({"Callback", "RequestReplica"})
     names.imports.setdefault("typing", set()).update({"overload", "Self"})
     names.imports.setdefault("corduroy.database", set()).add("Database")
-    body = stub_class(Couch, "CouchCalls", names)
-    body += ["", ""]
-    body += stub_class(Database, "DatabaseCalls", names)
+    body: list[str] = []
+    for name, wrapped in WRAPPED.items():
+        body += [*stub_class(wrapped.blocking, f"{name}Calls", names), "", ""]
     head = [
         '"""The callback= overloads of Couch and Database (for type checkers only).',
         "",
@@ -313,16 +314,16 @@ def make_stub() -> str:
         "",
         "",
     ]
-    return "\n".join(head + body) + "\n"
+    return "\n".join(head + body).rstrip() + "\n"
 
 
 # -- corduroy.aio --------------------------------------------------------------------------
 
 
-def aio_class(cls: type, name: str, names: Names, base: str, init: str) -> list[str]:
+def aio_class(cls: type, name: str, names: Names, base: str, init: str, doc: str) -> list[str]:
     members = {member for member, _ in public_members(cls)}
     lines = [f"class {name}({base}):"]
-    lines += docstring(AIO_DOCS[name], "    ")
+    lines += docstring(doc, "    ")
     lines.append("")
     lines += init.splitlines()
     for member, attr in public_members(cls):
@@ -375,17 +376,15 @@ def unwrap_arg(
     param: inspect.Parameter, names: Names, scope: dict[str, object], members: set[str]
 ) -> str:
     annotation = names.rewrite(str(param.annotation), scope, members)
-    if re.search(r"\b(Database|Couch)\b", annotation):
+    if OWN.search(annotation):
         return f"unwrap({param.name})"
     return param.name
 
 
 def wrap_result(ret: str, call: str) -> str:
-    if ret == "Database":
-        return f"Database.wrap({call})"
-    if ret == "Couch":
-        return f"Couch.wrap({call})"
-    if re.search(r"\b(Database|Couch)\b", ret):
+    if ret in WRAPPED:
+        return f"{ret}.wrap({call})"
+    if OWN.search(ret):
         raise SystemExit(f"gen_surface: cannot wrap a result typed {ret}")
     return call
 
@@ -407,12 +406,46 @@ or make one like ``corduroy.Database``: ``Database("people")`` or
 """
 
 
-AIO_DOCS = {"Couch": COUCH_DOC, "Database": DATABASE_DOC}
+PARTITION_DOC = """\
+One partition of a partitioned database, for typed async code (``db.partition(key)``).
+"""
 COUCH_PROPERTY = '''
     @property
     def couch(self) -> Couch:
         """The server this database is on."""
         return Couch.wrap(self._sync.couch)'''
+PARTITION_PROPERTIES = '''
+    @property
+    def db(self) -> Database:
+        """The database the partition is in."""
+        return Database.wrap(self._sync.db)
+
+    @property
+    def key(self) -> str:
+        """The partition key (the part of the ids before ``:``)."""
+        return self._sync.key'''
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    """A class of corduroy.aio: the blocking class it wraps, the module (as aio.py imports
+    it) that defines that class, its base in _aio_base, its docstring, members by hand."""
+
+    blocking: type
+    module: str
+    base: str
+    doc: str
+    extra: str = ""
+
+
+WRAPPED = {
+    "Couch": Wrapped(Couch, "_couch", "AsyncCouchBase", COUCH_DOC),
+    "Database": Wrapped(Database, "_database", "Wrapper[_database.Database]", DATABASE_DOC,
+                        COUCH_PROPERTY),
+    "Partition": Wrapped(Partition, "_partition", "Wrapper[_partition.Partition]",
+                         PARTITION_DOC, PARTITION_PROPERTIES),
+}  # fmt: skip
+OWN = re.compile(r"\b(" + "|".join(WRAPPED) + r")\b")
 
 
 def init_text(cls: type, names: Names, target: str) -> str:
@@ -430,17 +463,12 @@ def init_text(cls: type, names: Names, target: str) -> str:
 
 
 def make_aio() -> str:
-    names = Names({"Couch": "Couch", "Database": "Database", "Self": "Database"})
-    couch = aio_class(
-        Couch, "Couch", names, "AsyncCouchBase", init_text(Couch, names, "_couch.Couch")
-    )
-    database = aio_class(
-        Database,
-        "Database",
-        names,
-        "AsyncDatabaseBase",
-        init_text(Database, names, "_database.Database") + COUCH_PROPERTY,
-    )
+    names = Names({name: name for name in WRAPPED} | {"Self": "Database"})
+    body: list[str] = []
+    for name, wrapped in WRAPPED.items():
+        init = init_text(wrapped.blocking, names, f"{wrapped.module}.{name}") + wrapped.extra
+        body += aio_class(wrapped.blocking, name, names, wrapped.base, init, wrapped.doc)
+        body += ["", ""]
     head = [
         '"""Typed async code: ``Couch`` and ``Database`` whose request methods are coroutines.',
         "",
@@ -462,10 +490,9 @@ def make_aio() -> str:
         "",
         "from typing import TYPE_CHECKING, overload",
         "",
-        "from corduroy import couch as _couch",
-        "from corduroy import database as _database",
+        *(f"from corduroy import {w.module[1:]} as {w.module}" for w in WRAPPED.values()),
         "from corduroy._aio_base import (",
-        "    AsyncCouchBase, AsyncDatabaseBase, awaited, awaited_call, settled, unwrap",
+        "    AsyncCouchBase, Wrapper, awaited, awaited_call, settled, unwrap",
         ")",
         "",
         "if TYPE_CHECKING:",
@@ -484,8 +511,8 @@ def make_aio() -> str:
         *runtime_names.import_lines(),
         "",
     ]
-    head += ["", '__all__ = ["Couch", "Database"]', "", ""]
-    return "\n".join(head + couch + ["", ""] + database) + "\n"
+    head += ["", f"__all__ = {sorted(WRAPPED)!r}".replace("'", '"'), "", ""]
+    return "\n".join(head + body).rstrip() + "\n"
 
 
 def formatted(text: str, path: Path) -> str:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, cast
+from typing import Any, Generic, ParamSpec, Self, TypeVar, cast
 
-if TYPE_CHECKING:
-    from .couch import Couch
-    from .database import Database
+from .couch import Couch
 
 T = TypeVar("T")
 P = ParamSpec("P")
+S = TypeVar("S")
 
 
 def awaited(result: T) -> Awaitable[T]:
@@ -41,39 +40,47 @@ async def settled(result: Any) -> Any:
 
 def unwrap(value: Any) -> Any:
     """The blocking-typed object under a ``corduroy.aio`` one (anything else as is)."""
-    if isinstance(value, AsyncCouchBase | AsyncDatabaseBase):
+    if isinstance(value, Wrapper):
         return value._sync
     return value
 
 
-class AsyncCouchBase:
-    """Holds the ``corduroy.Couch`` whose methods a ``corduroy.aio.Couch`` awaits."""
+class Wrapper(Generic[S]):
+    """Holds the blocking-typed object (``corduroy.Couch``, ``Database``, ``Partition``)
+    whose methods a ``corduroy.aio`` object awaits."""
 
     __slots__ = ("_sync",)
 
-    def __init__(self, sync: Couch) -> None:
+    def __init__(self, sync: S) -> None:
         self._sync = sync
 
     @classmethod
-    def wrap(cls, sync: Couch) -> Self:
-        """``couch`` (a ``corduroy.Couch``) for typed async code; the same connections."""
+    def wrap(cls, sync: S) -> Self:
+        """``sync`` (a ``corduroy.Couch``, ``Database`` or ``Partition``) for typed async
+        code: the same object underneath, the same connections."""
         wrapper = cls.__new__(cls)
-        AsyncCouchBase.__init__(wrapper, sync)
+        Wrapper.__init__(wrapper, sync)
         return wrapper
 
     @property
-    def blocking(self) -> Couch:
-        """The same server as a ``corduroy.Couch`` (same connections), for blocking code."""
+    def blocking(self) -> S:
+        """The same object typed for blocking code (``corduroy.Couch``, ...)."""
         return self._sync
 
     def __repr__(self) -> str:
         return repr(self._sync)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, AsyncCouchBase) and other._sync == self._sync
+        return isinstance(other, Wrapper) and other._sync == self._sync
 
     def __hash__(self) -> int:
         return hash(self._sync)
+
+
+class AsyncCouchBase(Wrapper[Couch]):
+    """``Wrapper`` of a ``corduroy.Couch``, with its lifecycle."""
+
+    __slots__ = ()
 
     def close(self) -> None:
         """Close every pooled connection of this server, on every event loop."""
@@ -94,33 +101,3 @@ class AsyncCouchBase:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-class AsyncDatabaseBase:
-    """Holds the ``corduroy.Database`` whose methods a ``corduroy.aio.Database`` awaits."""
-
-    __slots__ = ("_sync",)
-
-    def __init__(self, sync: Database) -> None:
-        self._sync = sync
-
-    @classmethod
-    def wrap(cls, sync: Database) -> Self:
-        """``db`` (a ``corduroy.Database``) for typed async code; the same connections."""
-        wrapper = cls.__new__(cls)
-        AsyncDatabaseBase.__init__(wrapper, sync)
-        return wrapper
-
-    @property
-    def blocking(self) -> Database:
-        """The same database as a ``corduroy.Database``, for blocking code."""
-        return self._sync
-
-    def __repr__(self) -> str:
-        return repr(self._sync)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AsyncDatabaseBase) and other._sync == self._sync
-
-    def __hash__(self) -> int:
-        return hash(self._sync)

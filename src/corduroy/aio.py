@@ -20,14 +20,8 @@ from typing import TYPE_CHECKING, overload
 
 from corduroy import couch as _couch
 from corduroy import database as _database
-from corduroy._aio_base import (
-    AsyncCouchBase,
-    AsyncDatabaseBase,
-    awaited,
-    awaited_call,
-    settled,
-    unwrap,
-)
+from corduroy import partition as _partition
+from corduroy._aio_base import AsyncCouchBase, Wrapper, awaited, awaited_call, settled, unwrap
 from corduroy.couch import _UNSET
 from corduroy.document import Document
 
@@ -52,7 +46,7 @@ if TYPE_CHECKING:
     from corduroy.replication import ReplicationStatus
     from corduroy.views import FindResult, View
 
-__all__ = ["Couch", "Database"]
+__all__ = ["Couch", "Database", "Partition"]
 
 
 class Couch(AsyncCouchBase):
@@ -245,7 +239,7 @@ class Couch(AsyncCouchBase):
         return await awaited(self._sync.version())
 
 
-class Database(AsyncDatabaseBase):
+class Database(Wrapper[_database.Database]):
     """A CouchDB database for typed async code: every request method is a coroutine.
 
     Get one from a ``corduroy.aio.Couch`` (``couch[name]``, ``await couch.db(name)``)
@@ -543,6 +537,10 @@ class Database(AsyncDatabaseBase):
         """The database's name."""
         return self._sync.name
 
+    def partition(self, key: str) -> Partition:
+        """Partition ``key`` of this partitioned database (no request is made)."""
+        return Partition.wrap(self._sync.partition(key))
+
     async def pull(self, source: Database | str, **options: Any) -> AttrDict:
         """Replicate ``source`` (a ``Database``, a url, or a name on this server) into
         this database. Options as for ``Couch.replicate``.
@@ -740,4 +738,41 @@ class Database(AsyncDatabaseBase):
         ``sorted``; keys are sent as JSON. Blocking: rows stream as you iterate
         (iterate once to stream, index to keep); awaited: the rows are read.
         """
+        return await awaited(self._sync.view(name, **options))
+
+
+class Partition(Wrapper[_partition.Partition]):
+    """One partition of a partitioned database, for typed async code (``db.partition(key)``)."""
+
+    def __init__(self, db: Database, key: str) -> None:
+        super().__init__(_partition.Partition(unwrap(db), key))
+
+    @property
+    def db(self) -> Database:
+        """The database the partition is in."""
+        return Database.wrap(self._sync.db)
+
+    @property
+    def key(self) -> str:
+        """The partition key (the part of the ids before ``:``)."""
+        return self._sync.key
+
+    async def all_docs(self, **options: Any) -> View:
+        """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...)."""
+        return await awaited(self._sync.all_docs(**options))
+
+    async def explain(self, selector: Mapping[str, Any], **options: Any) -> AttrDict:
+        """How the server would run ``find(selector)`` in this partition."""
+        return await awaited(self._sync.explain(selector, **options))
+
+    async def find(self, selector: Mapping[str, Any], **options: Any) -> FindResult:
+        """Mango query within the partition (``fields``, ``sort``, ``limit``, ...)."""
+        return await awaited(self._sync.find(selector, **options))
+
+    async def info(self) -> AttrDict:
+        """``doc_count``, ``doc_del_count`` and ``sizes`` of the partition."""
+        return await awaited(self._sync.info())
+
+    async def view(self, name: str, **options: Any) -> View:
+        """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition."""
         return await awaited(self._sync.view(name, **options))

@@ -9,7 +9,7 @@ import pytest
 
 import corduroy
 from corduroy import Conflict, Document, NotFound, View
-from corduroy.aio import Couch, Database
+from corduroy.aio import Couch, Database, Partition
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -90,6 +90,14 @@ def test_same_connections_as_the_blocking_couch(couchdb_url: str) -> None:
     blocking.close()
 
 
+def test_partitions_are_handed_out_typed() -> None:
+    db = Database("http://127.0.0.1:5999/shop")
+    part = db.partition("sensor-1")
+    assert isinstance(part, Partition) and part.key == "sensor-1" and part.db == db
+    assert part.blocking == db.blocking.partition("sensor-1")
+    assert repr(part) == "<Partition 'shop'/'sensor-1'>"
+
+
 def test_every_method_has_its_aio_twin() -> None:
     import sys
     from pathlib import Path
@@ -97,7 +105,8 @@ def test_every_method_has_its_aio_twin() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
     import gen_surface
 
-    for blocking, typed in ((corduroy.Couch, Couch), (corduroy.Database, Database)):
+    pairs = [(corduroy.Couch, Couch), (corduroy.Database, Database)]
+    for blocking, typed in [*pairs, (corduroy.Partition, Partition)]:
         for name, _ in gen_surface.public_members(blocking):
             assert hasattr(typed, name) or gen_surface.left_out(blocking, name), name
     assert not hasattr(Database, "__getitem__")  # db[id] blocks: await db.get(id)
