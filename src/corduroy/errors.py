@@ -72,8 +72,19 @@ class TransportError(CouchError):
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         self.method = method
         self.url = url
+        self.message = message
         where = f" ({method} {url})" if method else ""
         super().__init__(message + where)
+
+    def __reduce__(self) -> Any:
+        fields = {"method": self.method, "url": self.url}
+        return (_rebuild_transport, (type(self), self.message, fields), self.__dict__)
+
+
+def _rebuild_transport(
+    cls: type[TransportError], message: str, fields: dict[str, Any]
+) -> TransportError:
+    return cls(message, **fields)
 
 
 class ConnectError(TransportError):

@@ -24,6 +24,7 @@ from corduroy.errors import (
     RangeNotSatisfiable,
     RequestEntityTooLarge,
     ServerError,
+    Timeout,
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
@@ -223,3 +224,11 @@ def test_pickle_keeps_headers_but_no_session_cookie() -> None:
     assert copy.headers["retry-after"] == "3" and copy.headers["x-couch-request-id"] == "ab"
     assert "set-cookie" not in copy.headers
     assert b"s3cret" not in pickle.dumps(exc)
+
+
+def test_transport_errors_pickle_with_method_and_url() -> None:
+    exc = Timeout("timed out waiting for the response", method="GET", url="http://h/db/x")
+    exc.failure = "read"  # attributes the transport adds travel too
+    copy = pickle.loads(pickle.dumps(exc))
+    assert type(copy) is Timeout and str(copy) == str(exc)
+    assert (copy.method, copy.url, copy.failure) == ("GET", "http://h/db/x", "read")
