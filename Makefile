@@ -13,14 +13,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STANDIN := tools/couch-standin
 # Only the dirs that exist (git does not keep empty ones).
-LINT_PATHS := $(wildcard src tests bench examples)
+LINT_PATHS := $(wildcard src tests bench examples tools)
 # The stamps live inside the dirs they describe, so deleting the dir forces a rebuild.
 VENV_STAMP := $(VENV)/.corduroy-installed
 STANDIN_STAMP := $(STANDIN)/node_modules/.corduroy-installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: all help venv server-deps lint format docs docs-serve dist test demo bench clean
+.PHONY: all help venv server-deps lint surface format docs docs-serve dist test demo bench clean
 
 all: test
 
@@ -54,11 +54,18 @@ $(STANDIN_STAMP): $(STANDIN)/package.json $(STANDIN)/package-lock.json
 	@npm ci --prefix $(STANDIN) --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
-lint: venv ## ruff check + mypy --strict
+lint: venv ## ruff check, generated surfaces, import rules, mypy --strict
 	@echo "==> ruff"
 	@$(BIN)/ruff check $(LINT_PATHS)
+	@echo "==> typed surfaces up to date (tools/gen_surface.py), import rules (docs/architecture.md)"
+	@$(BIN)/python tools/gen_surface.py --check
+	@$(BIN)/python tools/check_imports.py
 	@echo "==> mypy"
 	@$(BIN)/mypy
+	@$(BIN)/mypy --strict examples tests/typing
+
+surface: venv ## regenerate corduroy.aio and the callback= overloads (tools/gen_surface.py)
+	@$(BIN)/python tools/gen_surface.py
 
 docs: venv ## the documentation site (mkdocs --strict) into site/; open site/index.html
 	@echo "==> mkdocs (strict) into site/"

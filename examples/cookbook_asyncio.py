@@ -2,9 +2,10 @@
 
     python examples/cookbook_asyncio.py [server-url]     (default: COUCHDB_URL)
 
-Inside a running event loop every call returns an awaitable: ``await`` it, run
-several at once with ``asyncio.gather``, stream big results with ``async for``,
-and catch errors with ``try``/``except`` as in blocking code.
+``corduroy.aio.Couch`` is the typed spelling for async code: its methods are
+coroutines (``doc = await db.get(id)`` is a ``Document`` for mypy). ``await``
+them, run several at once with ``asyncio.gather``, stream big results with
+``async for``, and catch errors with ``try``/``except`` as in blocking code.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import asyncio
 import sys
 import uuid
 
-from corduroy import Couch, NotFound
+from corduroy import NotFound
+from corduroy.aio import Couch
 
 
 async def main(url: str | None = None) -> None:
-    couch = Couch(url)
+    async with Couch(url) as couch:  # closes its connections at the end
+        await work(couch)
+
+
+async def work(couch: Couch) -> None:
     db = await couch.create(f"cookbook-asyncio-{uuid.uuid4().hex[:8]}")
     try:
         # one request per await

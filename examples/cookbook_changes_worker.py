@@ -18,7 +18,7 @@ import sys
 import uuid
 from typing import Any
 
-from corduroy import Couch, Database
+from corduroy.aio import Couch, Database
 
 
 class OrderTotals:
@@ -56,7 +56,11 @@ async def run_worker(db: Database, expect: int) -> None:
 
 
 async def main(url: str | None = None) -> None:
-    couch = Couch(url)
+    async with Couch(url) as couch:
+        await work(couch)
+
+
+async def work(couch: Couch) -> None:
     db = await couch.create(f"cookbook-worker-{uuid.uuid4().hex[:8]}")
     try:
         await db.save({"_id": "totals", "amount": 0, "orders": []})

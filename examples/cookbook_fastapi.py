@@ -4,8 +4,8 @@
     uvicorn cookbook_fastapi:app                         serve it (pip install uvicorn)
 
 Endpoints are ``async def`` and ``await`` corduroy calls: FastAPI runs them on
-its event loop, so calls return awaitables. One ``Couch`` is made at start-up
-(the lifespan) and shared; it keeps a connection pool per event loop.
+its event loop. One ``corduroy.aio.Couch`` (coroutine methods, typed for
+``await``) is made at start-up (the lifespan), shared, and closed at shutdown.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import httpx
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
-from corduroy import Conflict, Couch, Database, NotFound
+from corduroy import Conflict, NotFound
+from corduroy.aio import Couch, Database
 
 DB_NAME = os.environ.get("PEOPLE_DB", "people")
 state: dict[str, Database] = {}
@@ -30,10 +31,10 @@ state: dict[str, Database] = {}
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    couch = Couch()  # COUCHDB_URL, or corduroy.defaults
-    state["db"] = await couch.db(DB_NAME, create_if_missing=True)
-    yield
-    state.clear()
+    async with Couch() as couch:  # COUCHDB_URL, or corduroy.defaults
+        state["db"] = await couch.db(DB_NAME, create_if_missing=True)
+        yield
+        state.clear()
 
 
 app = FastAPI(lifespan=lifespan)
@@ -66,12 +67,13 @@ async def write_person(person_id: str, person: Person) -> dict[str, str]:
 @app.get("/people")
 async def list_people(limit: int = 10) -> list[str]:
     rows = await state["db"].all_docs(limit=limit)
-    return [row.id for row in rows]
+    return [str(row.id) for row in rows]
 
 
 async def demo() -> None:
     """Call the endpoints in-process (httpx's ASGI transport), on this event loop."""
     async with lifespan(app):
+        db = state["db"]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
             for method, path, body in [
@@ -83,7 +85,7 @@ async def demo() -> None:
             ]:
                 response = await client.request(method, path, json=body)
                 print(method, path, response.status_code, response.json())
-        await state["db"].couch.delete(DB_NAME)
+        await db.couch.delete(DB_NAME)
 
 
 if __name__ == "__main__":

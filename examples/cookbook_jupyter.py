@@ -17,7 +17,8 @@ import asyncio
 import sys
 import uuid
 
-from corduroy import Couch, Status
+from corduroy import Status
+from corduroy.aio import Couch
 
 
 async def cells(url: str | None = None) -> None:
@@ -34,11 +35,12 @@ async def cells(url: str | None = None) -> None:
     # In[3]: a quick table of everything
     view = await db.all_docs(include_docs=True)
     for row in view:
+        assert row.doc is not None  # include_docs=True
         print(f"{row.id:8} {row.doc.score:3}")
 
     # In[4]: the blocking mapping forms would freeze the kernel's loop, so they refuse
     try:
-        db["run-1"]
+        db.blocking["run-1"]  # the same database as a corduroy.Database
     except RuntimeError as exc:
         print("RuntimeError:", exc)
 
@@ -49,11 +51,12 @@ async def cells(url: str | None = None) -> None:
         print("callback:", status.ok, data)
         done.set()
 
-    db.get("run-5", callback=show)
+    db.blocking.get("run-5", callback=show)
     await done.wait()
 
     # In[6]: clean up
     await couch.delete(db.name)
+    await couch.aclose()
 
 
 if __name__ == "__main__":

@@ -37,7 +37,11 @@ def worker(db: Database, name: str) -> int:
 
 
 def main(url: str | None = None) -> None:
-    couch = Couch(url)
+    with Couch(url) as couch:  # closes its connections at the end
+        work(couch)
+
+
+def work(couch: Couch) -> None:
     db = couch.create(f"cookbook-threads-{uuid.uuid4().hex[:8]}")
     try:
         db.save({"_id": "counter", "count": 0})

@@ -3,9 +3,9 @@
     python examples/cookbook_tornado.py [server-url]            a demo: serve, fetch, stop
     python examples/cookbook_tornado.py --serve 8888 [url]      serve until Ctrl-C
 
-Handlers are ``async def`` and ``await`` corduroy calls (Tornado runs on asyncio,
-so calls made in a handler return awaitables). ``@relax`` generators and
-explicit callbacks work too; the guide's Hello Tornado shows both.
+Handlers are ``async def`` and ``await`` corduroy calls (Tornado runs on asyncio);
+``corduroy.aio`` types them as coroutines. ``@relax`` generators and explicit
+callbacks work too; the guide's Hello Tornado shows both.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import orjson
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
-from corduroy import Conflict, Couch, Database, NotFound, relax
+from corduroy import Conflict, NotFound, relax
+from corduroy.aio import Couch, Database
 
 
 class PersonHandler(tornado.web.RequestHandler):
@@ -76,7 +77,11 @@ def free_port() -> int:
 
 async def demo(url: str | None) -> None:
     logging.getLogger("tornado.access").setLevel(logging.ERROR)  # no 4xx log lines in the demo
-    couch = Couch(url)
+    async with Couch(url) as couch:
+        await run_demo(couch)
+
+
+async def run_demo(couch: Couch) -> None:
     db = await couch.create(f"cookbook-tornado-{uuid.uuid4().hex[:8]}")
     port = free_port()
     server = make_app(db).listen(port, address="127.0.0.1")
@@ -100,10 +105,11 @@ async def demo(url: str | None) -> None:
 
 
 async def serve(port: int, url: str | None) -> None:
-    db = await Couch(url).db("people", create_if_missing=True)
-    make_app(db).listen(port, address="127.0.0.1")
-    print(f"serving http://127.0.0.1:{port}/people/<id> (Ctrl-C stops)")
-    await asyncio.Event().wait()
+    async with Couch(url) as couch:
+        db = await couch.db("people", create_if_missing=True)
+        make_app(db).listen(port, address="127.0.0.1")
+        print(f"serving http://127.0.0.1:{port}/people/<id> (Ctrl-C stops)")
+        await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

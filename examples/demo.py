@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corduroy
-from corduroy import Couch, NotFound
+from corduroy import Couch, NotFound, aio
 from corduroy.testing.server import EmbeddedServer, server_url_from_env
 
 GUIDE_DBS = [
@@ -42,7 +42,7 @@ async def hello_tornado(couch: Couch) -> None:
     import hello_tornado as app_module
     from tornado.httpclient import AsyncHTTPClient
 
-    people = await couch.db("people", create_if_missing=True)
+    people = await aio.Couch.wrap(couch).db("people", create_if_missing=True)
     await people.save({"_id": "ollie", "first": "Oliver", "last": "Reeder"})
     port = free_port()
     server = app_module.make_app().listen(port, address="127.0.0.1")

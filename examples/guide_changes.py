@@ -12,7 +12,7 @@ import asyncio
 import sys
 from typing import Any
 
-from corduroy import Database
+from corduroy import Database, aio
 
 
 def main(db: Database) -> None:
@@ -28,10 +28,10 @@ def main(db: Database) -> None:
     changes = db.changes(since=since, limit=5)
     print("seq: %s (%i changes)" % (changes.last_seq, len(changes.results)))
 
-    asyncio.run(listen(db, since))
+    asyncio.run(listen(aio.Database.wrap(db), since))
 
 
-async def listen(db: Database, since: Any) -> None:
+async def listen(db: aio.Database, since: Any) -> None:
     """Asynchronous feeds: a listener called as changes arrive, until stopped."""
     seen = asyncio.Event()
     received: list[Any] = []

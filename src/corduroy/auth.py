@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from .errors import HTTPError, InvalidInput
-from .http.messages import Request, Response
+from .http.messages import Request, Response, basic_header
 from .lockout import Refusal
 
 __all__ = [
@@ -57,12 +57,6 @@ RENEW_MARGIN = 60.0
 _JSON = (("Content-Type", "application/json"),)
 #: asks whether the session cookie a 401 came with is still a valid session
 SESSION_CHECK = Request("GET", SESSION_PATH, idempotent=True)
-
-
-def basic_header(username: str, password: str) -> tuple[str, str]:
-    """The ``Authorization: Basic`` header for ``username``/``password``."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return ("Authorization", "Basic " + token)
 
 
 class Auth:
@@ -219,7 +213,7 @@ def _cookie_lifetime(set_cookie: str) -> float | None:
 
 
 def _replayable(request: Request) -> bool:
-    return request.body is None or isinstance(request.body, bytes | bytearray | memoryview)
+    return request.replayable
 
 
 class AuthState:

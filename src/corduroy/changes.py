@@ -1,4 +1,4 @@
-"""Change notifications: ``ChangesResult`` (one-shot feeds) and ``ChangesFeed`` (continuous).
+"""Change notifications: ``ChangesFeed`` (continuous); ``ChangesResult`` is re-exported.
 
 A ``ChangesFeed`` runs as a task on the event loop of the thread that created
 it, like every callback in corduroy (if that loop is not running yet, it starts
@@ -24,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from .changes_result import ChangesResult
 from .document import AttrDict
 from .drivers import _callback_loop, error_for, run_async
 from .errors import ConnectionDropped, CouchError
@@ -42,65 +43,6 @@ __all__ = ["ChangesFeed", "ChangesResult", "Follower"]
 log = logging.getLogger("corduroy")
 
 READ_SIZE = 65536
-
-
-class ChangesResult:
-    """The answer of a normal or longpoll ``_changes`` request.
-
-    ``results`` (one ``AttrDict`` per change: ``seq``, ``id``, ``changes``,
-    ``deleted``, ``doc``), ``last_seq`` (opaque: pass it back as ``since``)
-    and ``pending`` (changes after ``last_seq``; ``None`` on servers that do
-    not say). They read as attributes and, like CouchDB's answer, as keys
-    (``res["results"]``, ``res["last_seq"]``, ``res.get("pending")``).
-    Iterating, ``len()`` and ``res[0]`` go through the changes.
-    """
-
-    __slots__ = ("last_seq", "pending", "results")
-
-    #: the members of CouchDB's answer
-    _KEYS = ("results", "last_seq", "pending")
-
-    def __init__(self, results: list[AttrDict], last_seq: Any, pending: int | None) -> None:
-        self.results = results
-        self.last_seq = last_seq
-        self.pending = pending
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    def __iter__(self) -> Iterator[AttrDict]:
-        return iter(self.results)
-
-    @overload
-    def __getitem__(self, index: int) -> AttrDict: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[AttrDict]: ...
-
-    @overload
-    def __getitem__(self, index: str) -> Any: ...
-
-    def __getitem__(self, index: int | slice | str) -> Any:
-        if isinstance(index, str):
-            if index not in self._KEYS:
-                raise KeyError(index)
-            return getattr(self, index)
-        return self.results[index]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """``results``, ``last_seq`` or ``pending`` by name, as on CouchDB's answer."""
-        return getattr(self, key) if key in self._KEYS else default
-
-    def keys(self) -> tuple[str, ...]:
-        return self._KEYS
-
-    def __contains__(self, item: object) -> bool:
-        if isinstance(item, str):
-            return item in self._KEYS
-        return item in self.results
-
-    def __repr__(self) -> str:
-        return f"<Changes: {len(self.results)} results, last_seq {self.last_seq!r}>"
 
 
 class ChangesFeed:

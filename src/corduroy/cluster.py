@@ -103,9 +103,7 @@ def can_fail_over(request: Request, error: BaseException) -> bool:
         return False
     if isinstance(error, ConnectError):  # raised before any byte of the body was taken
         return True
-    body = request.body
-    replayable = body is None or isinstance(body, bytes | bytearray | memoryview)
-    return replayable and request.is_idempotent
+    return request.resendable
 
 
 class SyncSender(Protocol):

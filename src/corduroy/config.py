@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from .http.jsonexact import GC_PAUSE
+
 __all__ = ["Defaults", "defaults"]
 
 
@@ -26,6 +28,19 @@ class Defaults:
         self.connect_timeout: float = 10.0
         #: seconds to wait for each read of an answer (None: wait forever)
         self.read_timeout: float | None = 60.0
+
+    @property
+    def pause_gc(self) -> bool:
+        """Pause Python's garbage collector while decoding a large answer (64 KiB+).
+
+        About 3x faster on a 17 MB answer, but the collector is process-wide:
+        every thread's allocations go uncollected meanwhile. Off by default.
+        """
+        return GC_PAUSE.enabled
+
+    @pause_gc.setter
+    def pause_gc(self, value: bool) -> None:
+        GC_PAUSE.enabled = bool(value)
 
     def server_url(self) -> str:
         """The default server url, credentials included if configured."""

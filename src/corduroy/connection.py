@@ -21,13 +21,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from .auth import SESSION_CHECK, Auth, AuthState, BasicAuth, basic_header
+from .auth import SESSION_CHECK, Auth, AuthState, BasicAuth
 from .cluster import Node, NodeSet, failover_policy
 from .errors import ConnectionDropped, InvalidInput, Unauthorized
 from .http.config import HTTPConfig, retries_enabled
-from .http.messages import Request, Response
+from .http.messages import Request, Response, error_from
 from .http.retry import NO_RETRY
 from .lockout import Refusal, refuses_credentials
+from .ops.replication import ServerTraits
 
 if TYPE_CHECKING:
     from .http.async_pool import AsyncTransport
@@ -92,10 +93,6 @@ def redact_url(url: str) -> str:
     user = userinfo.split(":", 1)[0]
     netloc = f"{user}:***@{hostport}" if user else f"***@{hostport}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def basic_auth_header(username: str, password: str) -> tuple[str, str]:
-    return basic_header(username, password)
 
 
 def make_ssl_context(
@@ -165,6 +162,8 @@ class Connection:
         ] = weakref.WeakKeyDictionary()
         self._cluster = NodeSet(urls, probe_interval=probe_interval) if len(urls) > 1 else None
         self._node = Node(urls[0])
+        #: what corduroy learned about the server (detected once, by operations)
+        self.traits = ServerTraits()
         if self._cluster is not None:  # an unreachable node is left at once for the next
             self.config = replace(self.config, retry=failover_policy(self.config.retry))
 
@@ -341,9 +340,7 @@ class Connection:
         state = self._state
         assert state is not None
         if response.status >= 400:
-            from .drivers import error_for  # drivers import this module
-
-            error = error_for(login, response, self, response.body)
+            error = error_from(login, response, self.url_for(login), response.body)
             if response.status not in (401, 403):
                 state.forget()
                 raise error
@@ -455,12 +452,20 @@ class Connection:
             raise
 
     def close(self) -> None:
-        """Close pooled blocking connections (asyncio pools close with their loop)."""
+        """Close every pooled connection: blocking ones, and asyncio ones on every loop.
+
+        Connections reopen when the client is used again.
+        """
         nodes = self._cluster.nodes if self._cluster is not None else [self._node]
         for node in nodes:
-            for transport in (node.sync, node.probe_sync):
+            for transport in (node.sync, node.probe_sync, node.async_, node.probe_async):
                 if transport is not None:
                     transport.close()
+
+    async def aclose(self) -> None:
+        """``close()``, then let the running loop finish closing its sockets."""
+        self.close()
+        await asyncio.sleep(0)
 
     def __repr__(self) -> str:
         who = f" as {self.username!r}" if self.username else ""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ssl
 import threading
 import warnings
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .api.couch_admin import CouchAdminMethods
@@ -24,7 +26,12 @@ from .ops.admin import AdminState
 from .ops.base import Op
 
 if TYPE_CHECKING:
+    from ._calls import CouchCalls  # the callback= overloads (tools/gen_surface.py)
     from .database import Database
+else:
+
+    class CouchCalls:
+        pass
 
 __all__ = ["Couch"]
 
@@ -58,7 +65,9 @@ def _resolve_url(url: str | None) -> str:
     return url
 
 
-class Couch(CouchAdminMethods, CouchReplicationMethods):
+# The mixins are typed for the blocking convention; CouchCalls, first, adds to each
+# request method an overload for callback= (returning the RequestReplica).
+class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ignore[misc]
     """A CouchDB server.
 
     ``Couch()`` uses ``corduroy.defaults`` (or ``COUCHDB_URL``); ``Couch(url)``
@@ -68,6 +77,10 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
     Every method takes ``callback=`` and follows the three calling conventions
     (blocking, callback, awaitable inside a running event loop).
     """
+
+    #: The class of the databases ``couch[name]`` hands out. ``corduroy.database`` sets
+    #: it to ``Database`` when it is imported (it imports this module, not the reverse).
+    database_class: ClassVar[type[Database]]
 
     def __init__(
         self,
@@ -192,12 +205,10 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
 
     def __getitem__(self, name: str) -> Database:
         """A ``Database`` object for ``name`` (no request is made)."""
-        from .database import Database
-
         with self._dbs_lock:
             db = self._dbs.get(name)
             if db is None:
-                db = self._dbs[name] = Database(name, couch=self)
+                db = self._dbs[name] = self.database_class(name, couch=self)
             return db
 
     def __contains__(self, name: object) -> bool:
@@ -225,30 +236,61 @@ class Couch(CouchAdminMethods, CouchReplicationMethods):
         return True
 
     def close(self) -> None:
-        """Close the pooled blocking connections (they reopen when needed)."""
+        """Close every pooled connection of this server, blocking and on every event loop.
+
+        The ``Couch`` stays usable: connections reopen when needed.
+        """
         self._conn.close()
 
-    def __enter__(self) -> Couch:
+    async def aclose(self) -> None:
+        """``close()``, awaited: the running loop's sockets are closed when it returns."""
+        await self._conn.aclose()
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def db_url(self, name: str) -> str:
         """The url of database ``name`` (no credentials)."""
         return self.url + quote(name, safe="")
 
 
-_shared: dict[tuple[str, ServerUrl], Couch] = {}
+#: the shared Couches most recently asked for, at most _SHARED_MAX (oldest first)
+_SHARED_MAX = 16
+_shared: OrderedDict[tuple[str, ServerUrl], Couch] = OrderedDict()
+#: every shared Couch still in use somewhere (a Database holds its Couch)
+_shared_alive: weakref.WeakValueDictionary[tuple[str, ServerUrl], Couch] = (
+    weakref.WeakValueDictionary()
+)
 _shared_lock = threading.Lock()
 
 
 def shared_couch(url: str | None) -> Couch:
-    """One ``Couch`` per server url, shared by the ``Database`` objects made from urls."""
+    """One ``Couch`` per server url, shared by the ``Database`` objects made from urls.
+
+    The 16 most recently used are kept; older ones live as long as a
+    ``Database`` uses them, with their idle connections closed.
+    """
     resolved = _resolve_url(url)
     key = (resolved, parse_server_url(resolved))
     with _shared_lock:
         couch = _shared.get(key)
+        if couch is not None:
+            _shared.move_to_end(key)
+            return couch
+        couch = _shared_alive.get(key)
         if couch is None:
-            couch = _shared[key] = Couch(resolved)
-        return couch
+            couch = _shared_alive[key] = Couch(resolved)
+        _shared[key] = couch
+        evicted = _shared.popitem(last=False)[1] if len(_shared) > _SHARED_MAX else None
+    if evicted is not None:
+        evicted.close()
+    return couch

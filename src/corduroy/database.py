@@ -14,15 +14,19 @@ from .api.documents import DocumentMethods
 from .api.formatters import FormatterMethods
 from .api.replication import DatabaseReplicationMethods
 from .api.views import ViewMethods
-from .document import AttrDict, Document
+from .couch import Couch, shared_couch
+from .document import Document
 from .drivers import Callback, blocking_only, dispatch
 from .errors import InvalidInput, NotFound
-from .ops import server as server_ops
 from .ops.base import Op, db_path, query_string
 from .ops.documents import DbRef
 
 if TYPE_CHECKING:
-    from .couch import Couch
+    from ._calls import DatabaseCalls  # the callback= overloads (tools/gen_surface.py)
+else:
+
+    class DatabaseCalls:
+        pass
 
 __all__ = ["Database"]
 
@@ -42,7 +46,10 @@ def _split_db_url(url: str) -> tuple[str | None, str]:
     return server, unquote(last)
 
 
-class Database(
+# The mixins are typed for the blocking convention; DatabaseCalls, first, adds to each
+# request method an overload for callback= (returning the RequestReplica).
+class Database(  # type: ignore[misc]
+    DatabaseCalls,
     DocumentMethods,
     ConflictMethods,
     ViewMethods,
@@ -66,8 +73,6 @@ class Database(
     """
 
     def __init__(self, name: str, couch: Couch | None = None) -> None:
-        from .couch import shared_couch
-
         server, dbname = _split_db_url(name) if couch is None else (None, name)
         db_path(dbname)  # refuses an empty name or one with CR/LF/NUL
         self.couch = couch if couch is not None else shared_couch(server)
@@ -92,40 +97,6 @@ class Database(
 
     def __hash__(self) -> int:
         return hash((self.couch, self.name))
-
-    # -- the database itself -------------------------------------------------
-
-    def exists(self, *, callback: Callback | None = None) -> bool:
-        """Whether the database exists (a ``HEAD`` request)."""
-        return self._run(server_ops.db_exists(self.name), callback)
-
-    def info(self, ddoc: str | None = None, *, callback: Callback | None = None) -> AttrDict:
-        """The database's info (``GET /db``): ``doc_count``, ``update_seq``, ...
-
-        With ``ddoc``, the info of that design document's view index
-        (``GET /db/_design/ddoc/_info``).
-        """
-        if ddoc is not None:
-            from .ops.views import design_info
-
-            return self._run(design_info(self._ref, ddoc), callback)
-
-        def op() -> Op[AttrDict]:
-            from .http.messages import Request
-
-            response = yield Request("GET", self._ref.path)
-            return AttrDict(response.json())
-
-        return self._run(op(), callback)
-
-    def create(self, *, callback: Callback | None = None, **options: Any) -> Database:
-        """Create this database on its server; ``PreconditionFailed`` if it exists."""
-
-        def op() -> Op[Database]:
-            yield from server_ops.create_db(self.name, **options)
-            return self
-
-        return self._run(op(), callback)
 
     # -- mapping protocol (blocking only) --------------------------------------
 
@@ -182,3 +153,6 @@ class Database(
 
     def __bool__(self) -> bool:
         return True
+
+
+Couch.database_class = Database

@@ -17,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any, TypeVar
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .connection import Connection
-from .errors import Conflict, CouchError, HTTPError, error_class_for
-from .http.jsonexact import loads
-from .http.messages import Headers, Request, Response
-from .ops.base import Op
+from .errors import Conflict, CouchError, HTTPError
+from .http.messages import Headers, Request, Response, error_from
+from .ops.base import Op, Streamed
 from .pending_calls import WAITING_FOR_LOOP, public_call
 from .status import Status
+
+if TYPE_CHECKING:
+    from .connection import Connection
 
 __all__ = [
     "Callback",
@@ -43,24 +44,6 @@ T = TypeVar("T")
 #: ``callback(data, status)``
 Callback = Callable[[Any, Status], Any]
 
-class Streamed:
-    """Base of operation results that still hold a response body on the wire.
-
-    An operation may return one (views, changes, attachment downloads). After
-    the operation ends, the blocking driver calls ``finish_sync()`` and the
-    asyncio driver awaits ``finish_async()``; what they return is the call's
-    result. A blocking result may stay lazy (stream rows as they are iterated);
-    an asyncio result is typically read in full here, since plain ``for`` over
-    it could not await.
-    """
-
-    def finish_sync(self) -> Any:
-        return self
-
-    async def finish_async(self) -> Any:
-        return self
-
-
 class _Trace:
     """Remembers the last response of a run, for the callback's ``Status``."""
 
@@ -70,38 +53,9 @@ class _Trace:
         self.last: Response | None = None
 
 
-def _decode_error_body(body: bytes) -> Any:
-    if not body:
-        return None
-    try:
-        return loads(body)
-    except ValueError:
-        return body.decode("utf-8", "replace")
-
-
 def error_for(request: Request, response: Response, conn: Connection, body: bytes) -> HTTPError:
     """The exception for an error response (``body`` already read)."""
-    decoded = _decode_error_body(body)
-    error = reason = None
-    if isinstance(decoded, dict):
-        error = decoded.get("error")
-        reason = decoded.get("reason", decoded.get("message"))
-        if error is not None and not isinstance(error, str):
-            error = str(error)
-        if reason is not None and not isinstance(reason, str):
-            reason = str(reason)
-    elif isinstance(decoded, str) and decoded.strip():
-        reason = decoded.strip()[:200]
-    cls = error_class_for(response.status, reason)
-    return cls(
-        response.status,
-        error,
-        reason,
-        method=request.method,
-        url=conn.url_for(request),
-        body=decoded,
-        headers=response.headers,
-    )
+    return error_from(request, response, conn.url_for(request), body)
 
 
 def run_blocking(op: Op[T], conn: Connection, trace: _Trace | None = None) -> T:
@@ -355,15 +309,3 @@ def dispatch(op: Op[T], conn: Connection, callback: Callback | None = None) -> A
         coro.__qualname__ = coro.__name__ = public_call(_PUBLIC_DEPTH, False)
         return coro
     return run_blocking(op, conn)
-
-
-def awaitable(value: Awaitable[T] | T) -> Coroutine[Any, Any, T]:
-    """Wrap a call's result so it can always be awaited (typed helper)."""
-
-    async def _wait() -> T:
-        if isinstance(value, Awaitable):
-            result: T = await value
-            return result
-        return value
-
-    return _wait()

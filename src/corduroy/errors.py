@@ -28,7 +28,8 @@ Status codes map to classes through a registry filled by ``__init_subclass__``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "AccountLocked",
@@ -83,8 +84,19 @@ class TransportError(CouchError):
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         self.method = method
         self.url = url
+        self.message = message
         where = f" ({method} {url})" if method else ""
         super().__init__(message + where)
+
+    def __reduce__(self) -> Any:
+        fields = {"method": self.method, "url": self.url}
+        return (_rebuild_transport, (type(self), self.message, fields), self.__dict__)
+
+
+def _rebuild_transport(
+    cls: type[TransportError], message: str, fields: dict[str, Any]
+) -> TransportError:
+    return cls(message, **fields)
 
 
 class ConnectError(TransportError):
@@ -109,12 +121,14 @@ class ConnectionDropped(TransportError):
 class HTTPError(CouchError):
     """The server answered with an error status.
 
-    ``code`` is the HTTP status, ``error`` and ``reason`` come from CouchDB's JSON
-    body, ``method`` and ``url`` (credentials redacted) name the request, and
-    ``body`` is the decoded body.
+    ``code`` (also ``status``) is the HTTP status of this answer (``ServerError``
+    covers every 5xx, so its ``code`` may be 503), ``error`` and ``reason`` come
+    from CouchDB's JSON body, ``method`` and ``url`` (credentials redacted) name
+    the request, ``headers`` are the response's, and ``body`` is the decoded body.
+    On the class, ``code`` is the status the class stands for (``NotFound.code``).
     """
 
-    code: ClassVar[int] = 0
+    code: int = 0
 
     def __init_subclass__(cls, code: int | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -133,7 +147,7 @@ class HTTPError(CouchError):
         body: Any = None,
         headers: Any = None,
     ) -> None:
-        self.status = status or type(self).code
+        self.status = self.code = status or type(self).code
         self.error = error
         self.reason = reason
         self.method = method
@@ -151,16 +165,23 @@ class HTTPError(CouchError):
         return self._message()
 
     def __reduce__(self) -> Any:
-        return (
-            _rebuild,
-            (type(self), self.status, self.error, self.reason, self.method, self.url, self.body),
-        )
+        fields = {"method": self.method, "url": self.url, "body": self.body}
+        fields["headers"] = _without_cookies(self.headers)
+        return (_rebuild, (type(self), self.status, self.error, self.reason, fields))
+
+
+def _without_cookies(headers: Any) -> Any:
+    """``headers`` (of the same type) without ``Set-Cookie``: a session must not travel."""
+    if not isinstance(headers, Mapping):
+        return headers
+    make: Any = type(headers)  # corduroy.http.Headers, or a dict
+    return make([(k, v) for k, v in headers.items() if k.lower() != "set-cookie"])
 
 
 def _rebuild(
-    cls: type[HTTPError], status: int, error: Any, reason: Any, method: str, url: str, body: Any
+    cls: type[HTTPError], status: int, error: Any, reason: Any, fields: dict[str, Any]
 ) -> HTTPError:
-    return cls(status, error, reason, method=method, url=url, body=body)
+    return cls(status, error, reason, **fields)
 
 
 class BadRequest(HTTPError, code=400):

@@ -17,7 +17,6 @@ Nothing else of the body is kept, so memory stays flat however long the array.
 
 from __future__ import annotations
 
-import gc
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -109,18 +108,6 @@ def parse_tail(window: bytes, start: int = 0) -> dict[str, Any]:
     return {}
 
 
-def _feed(split: RowSplitter, data: bytes) -> list[Any]:
-    """``split.feed(data)`` with the collector paused: a block makes many rows at once,
-    and collections in the middle of that find nothing to free."""
-    if not gc.isenabled():
-        return split.feed(data)
-    gc.disable()
-    try:
-        return split.feed(data)
-    finally:
-        gc.enable()
-
-
 def _resume(split: RowSplitter) -> bytes:
     """A document for ijson going on from the item where ``split`` stopped."""
     return b'{"k":[' + split.pending
@@ -202,7 +189,7 @@ class SyncArrayReader(_ArrayReader):
         self._window.add(self._pending)
         data, self._pending = self._pending[start + 1 :], b""
         while True:
-            block = _feed(split, data)
+            block = split.feed(data)
             if block:
                 yield block
             if split.done or split.failed:
@@ -274,7 +261,7 @@ class AsyncArrayReader(_ArrayReader):
         self._window.add(self._pending)
         data, self._pending = self._pending[start + 1 :], b""
         while True:
-            block = _feed(split, data)
+            block = split.feed(data)
             if block:
                 yield block
             if split.done or split.failed:

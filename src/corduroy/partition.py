@@ -10,24 +10,22 @@ from .drivers import Callback
 from .ops import partitions as ops
 
 if TYPE_CHECKING:
+    from ._calls import PartitionCalls  # the callback= overloads (tools/gen_surface.py)
     from .database import Database
     from .views import FindResult, View
+else:
+
+    class PartitionCalls:
+        pass
 
 __all__ = ["Partition"]
 
 
-class Partition:
-    """The documents of ``db`` whose ids start with ``key:``.
+class PartitionMethods:
+    """The request methods of ``Partition``."""
 
-    Made by ``db.partition(key)`` without any request. Queries run within the
-    partition only, which is what makes them cheap on a cluster. Every method
-    takes ``callback=`` and follows the three calling conventions.
-    """
-
-    def __init__(self, db: Database, key: str) -> None:
-        ops.partition_path(db._ref, key)  # refuses a bad key now, not at the first query
-        self.db = db
-        self.key = key
+    db: Database
+    key: str
 
     def info(self, *, callback: Callback | None = None) -> AttrDict:
         """``doc_count``, ``doc_del_count`` and ``sizes`` of the partition."""
@@ -56,6 +54,22 @@ class Partition:
         return self.db._run(
             ops.partition_explain(self.db._ref, self.key, selector, **options), callback
         )
+
+
+# The methods are typed for the blocking convention; PartitionCalls adds to each an overload
+# for callback= (returning the RequestReplica).
+class Partition(PartitionCalls, PartitionMethods):  # type: ignore[misc]
+    """The documents of ``db`` whose ids start with ``key:``.
+
+    Made by ``db.partition(key)`` without any request. Queries run within the
+    partition only, which is what makes them cheap on a cluster. Every method
+    takes ``callback=`` and follows the three calling conventions.
+    """
+
+    def __init__(self, db: Database, key: str) -> None:
+        ops.partition_path(db._ref, key)  # refuses a bad key now, not at the first query
+        self.db = db
+        self.key = key
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Partition) and (other.db, other.key) == (self.db, self.key)

@@ -38,10 +38,10 @@ import msgspec
 from msgspec import UNSET
 
 from .document import AttrDict, Document
-from .drivers import Streamed
 from .errors import TransportError
 from .http.jsonexact import loads
 from .jsonstream import AsyncArrayReader, SyncArrayReader
+from .ops.base import Streamed
 
 __all__ = ["FindResult", "Row", "View"]
 

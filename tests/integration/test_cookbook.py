@@ -67,3 +67,20 @@ def test_cookbook_program_prints_what_its_page_shows(couchdb_url: str, program: 
     assert len(printed) == len(expected), (printed, expected)
     for pattern, line in zip(expected, printed, strict=True):
         assert matches(pattern, line), f"printed {line!r}, the page says {pattern!r}"
+
+
+@pytest.mark.parametrize("program", sorted(PAGES))
+def test_cookbook_program_leaves_no_resource_warning(couchdb_url: str, program: str) -> None:
+    """Run under ``python -X dev`` with ResourceWarning an error: every socket is closed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COUCHDB_", "PYTHON"))}
+    env["COUCHDB_URL"] = couchdb_url
+    strict = [sys.executable, "-X", "dev", "-W", "error::ResourceWarning"]
+    result = subprocess.run(
+        [*strict, str(ROOT / "examples" / program)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr and "unclosed" not in result.stderr, result.stderr

@@ -63,7 +63,7 @@ def test_conventions_page(default_server: Couch) -> None:
         ]
     )
     code, outputs = blocks("conventions.md", "python"), blocks("conventions.md", "text")
-    assert len(code) == len(outputs) == 2
+    assert len(code) == len(outputs) == 3
     namespace: dict[str, object] = {}
     for source, expected in zip(code, outputs, strict=True):
         out = io.StringIO()

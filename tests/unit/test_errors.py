@@ -24,6 +24,7 @@ from corduroy.errors import (
     RangeNotSatisfiable,
     RequestEntityTooLarge,
     ServerError,
+    Timeout,
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
@@ -243,3 +244,34 @@ def test_account_locked_pickles_as_itself() -> None:
     error = AccountLocked(403, "forbidden", errors.LOCKOUT_REASON, method="GET", url="http://x/")
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is AccountLocked and str(again) == str(error)
+
+
+def test_code_is_the_status_of_the_answer() -> None:
+    assert ServerError(503).code == 503
+    assert ServerError().code == 500 and NotFound().code == 404
+    assert error_class_for(502)(502, "bad_gateway").code == 502
+    assert ServerError.code == 500  # the class keeps the status it stands for
+
+
+def test_pickle_keeps_headers_but_no_session_cookie() -> None:
+    headers = Headers(
+        [
+            ("Retry-After", "3"),
+            ("Set-Cookie", "AuthSession=s3cret; Path=/"),
+            ("X-Couch-Request-ID", "ab"),
+        ]
+    )
+    exc = ServerError(503, "unavailable", "later", method="GET", url="http://h/db", headers=headers)
+    copy = pickle.loads(pickle.dumps(exc))
+    assert (copy.code, copy.reason, copy.method, copy.url) == (503, "later", "GET", "http://h/db")
+    assert copy.headers["retry-after"] == "3" and copy.headers["x-couch-request-id"] == "ab"
+    assert "set-cookie" not in copy.headers
+    assert b"s3cret" not in pickle.dumps(exc)
+
+
+def test_transport_errors_pickle_with_method_and_url() -> None:
+    exc = Timeout("timed out waiting for the response", method="GET", url="http://h/db/x")
+    exc.failure = "read"  # attributes the transport adds travel too
+    copy = pickle.loads(pickle.dumps(exc))
+    assert type(copy) is Timeout and str(copy) == str(exc)
+    assert (copy.method, copy.url, copy.failure) == ("GET", "http://h/db/x", "read")

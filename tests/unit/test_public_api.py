@@ -60,7 +60,7 @@ def test_the_guide_errors_are_exceptions() -> None:
 #: return a local value, or an object (iterator, follower, partition handle) whose own
 #: iteration or methods do the I/O in the caller's convention
 LOCAL_METHODS = {
-    Couch: {"close", "db_url", "node_health"},
+    Couch: {"close", "aclose", "database_class", "db_url", "node_health"},
     Database: {"partition", "iterview", "iterfind", "follow"},
 }
 

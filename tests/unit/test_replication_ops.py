@@ -177,6 +177,7 @@ class PollingConn:
     def __init__(self, name: str) -> None:
         self.bodies = [item["body"] for item in case(name)["observed"]]
         self.polls = 0
+        self.traits = ops.ServerTraits()  # what a Connection learns about its server
 
     def url_for(self, request: Request) -> str:
         return "http://127.0.0.1:5984" + request.target

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ..document import AttrDict
 from ..drivers import Callback
+from ..http.messages import Request
 from ..ops import admin as ops
+from ..ops import server as server_ops
+from ..ops.base import Op
+from ..ops.views import design_info
 from .base import DatabaseBase
 
 if TYPE_CHECKING:
@@ -16,6 +20,34 @@ if TYPE_CHECKING:
 
 class DatabaseAdminMethods(DatabaseBase):
     """Mixed into ``Database``."""
+
+    def exists(self, *, callback: Callback | None = None) -> bool:
+        """Whether the database exists (a ``HEAD`` request)."""
+        return self._run(server_ops.db_exists(self.name), callback)
+
+    def info(self, ddoc: str | None = None, *, callback: Callback | None = None) -> AttrDict:
+        """The database's info (``GET /db``): ``doc_count``, ``update_seq``, ...
+
+        With ``ddoc``, the info of that design document's view index
+        (``GET /db/_design/ddoc/_info``).
+        """
+        if ddoc is not None:
+            return self._run(design_info(self._ref, ddoc), callback)
+
+        def op() -> Op[AttrDict]:
+            response = yield Request("GET", self._ref.path)
+            return AttrDict(response.json())
+
+        return self._run(op(), callback)
+
+    def create(self, *, callback: Callback | None = None, **options: Any) -> Self:
+        """Create this database on its server; ``PreconditionFailed`` if it exists."""
+
+        def op() -> Op[Self]:
+            yield from server_ops.create_db(self.name, **options)
+            return self
+
+        return self._run(op(), callback)
 
     def security(
         self, value: Mapping[str, Any] | None = None, *, callback: Callback | None = None

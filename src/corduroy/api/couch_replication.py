@@ -9,6 +9,7 @@ from ..drivers import Callback
 from ..errors import InvalidInput
 from ..ops import replication as ops
 from ..ops.base import Op
+from .base import DatabaseBase
 from .server import ServerMethods
 
 if TYPE_CHECKING:
@@ -28,9 +29,7 @@ class CouchReplicationMethods(ServerMethods):
     _conn: Connection
 
     def _endpoint(self, where: Database | str) -> ops.Endpoint:
-        from ..database import Database
-
-        if isinstance(where, Database):
+        if isinstance(where, DatabaseBase):  # a Database
             return _db_endpoint(where.couch._conn, where.name)
         if isinstance(where, str) and where:
             if "://" in where:
@@ -57,10 +56,14 @@ class CouchReplicationMethods(ServerMethods):
         with ``replication("name")``). Credentials of the endpoints travel in
         the request body only (as ``Authorization`` headers on CouchDB 2+).
         """
-        op = ops.replicate(
+        return self._run(self._replicate_op(source, target, options), callback)
+
+    def _replicate_op(
+        self, source: Database | str, target: Database | str, options: dict[str, Any]
+    ) -> Op[AttrDict]:
+        return ops.replicate(
             ops.traits_for(self._conn), self._endpoint(source), self._endpoint(target), **options
         )
-        return self._run(op, callback)
 
     def _replication_op(self, docid: str, replicator: str) -> Op[ReplicationStatus]:
         from ..replication import ReplicationStatus, parse_status

@@ -7,7 +7,7 @@ import os
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from time import monotonic
 
 from corduroy.errors import ConnectError, ConnectionDropped, Timeout, TransportError
@@ -37,20 +37,64 @@ if hasattr(os, "register_at_fork"):
 
 
 async def close_idle_connections() -> None:
-    """Close every idle pooled connection of the running event loop.
+    """Close every idle pooled connection of the running event loop, of every transport.
 
-    Call it before the loop ends (the end of ``main()`` under ``asyncio.run``):
-    connections still open when their loop closes are only freed when the
-    transport is next used from another loop, or garbage-collected.
+    Not needed under ``asyncio.run`` (a loop's pools close when it shuts down
+    its async generators); ``Couch.close()``/``aclose()`` close one client's.
     """
     for transport in list(_transports):
         await transport.aclose()
 
 
+def _close_idle(pool: _Pool) -> None:
+    """Close ``pool``'s idle connections (on the pool's own loop's thread)."""
+    idle, pool.idle = pool.idle, []
+    pool.count -= len(idle)
+    for conn in idle:
+        conn.closed = True
+        if conn.transport is not None:
+            conn.transport.close()
+
+
+async def _watch_loop(pool: _Pool) -> AsyncIterator[None]:
+    """Closes ``pool`` when its loop shuts down its async generators.
+
+    ``asyncio.run`` (and every loop closed the documented way) calls
+    ``loop.shutdown_asyncgens()`` while the loop still runs: the one place where
+    its sockets can still be closed cleanly, without a ResourceWarning.
+    """
+    try:
+        yield
+    finally:
+        pool.watch = None  # it holds the loop (its finalizer hook): let both go
+        _close_idle(pool)
+
+
+def _close_pool(loop: asyncio.AbstractEventLoop, pool: _Pool) -> None:
+    """Close ``pool`` (of ``loop``) from any thread."""
+    if loop.is_closed():  # too late for a clean close: drop the sockets
+        for conn in pool.idle:
+            try:
+                conn.abort()
+            except RuntimeError:  # the socket goes with the garbage collector
+                pass
+        pool.idle = []
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop or not loop.is_running():
+        _close_idle(pool)
+    else:
+        loop.call_soon_threadsafe(_close_idle, pool)
+
+
 class _Pool:
-    __slots__ = ("count", "deadlines", "idle", "timer", "waiters")
+    __slots__ = ("count", "deadlines", "idle", "timer", "waiters", "watch")
 
     def __init__(self) -> None:
+        self.watch: AsyncIterator[None] | None = None
         self.idle: list[Connection] = []
         self.count = 0
         # first come, first served: handed a released connection, or None for a free slot
@@ -137,12 +181,13 @@ class AsyncTransport(TransportBase):
             if pool is None:
                 # idle connections keep their loop alive: drop the pools of closed loops
                 for old in [old for old in self._pools if old.is_closed()]:
-                    for conn in self._pools.pop(old).idle:
-                        try:
-                            conn.abort()
-                        except RuntimeError:  # loop closed: the socket goes with the GC
-                            pass
+                    _close_pool(old, self._pools.pop(old))
                 pool = self._pools[loop] = _Pool()
+                pool.watch = watch = _watch_loop(pool)
+                try:  # its first step registers it with the running loop (asyncgen hooks)
+                    watch.asend(None).send(None)  # type: ignore[attr-defined]
+                except StopIteration:
+                    pass
         self._last = (weakref.ref(loop), pool)
         return pool
 
@@ -218,18 +263,17 @@ class AsyncTransport(TransportBase):
         conn.abort()
         pool.free_slot()
 
+    def close(self) -> None:
+        """Close the idle connections of every loop's pool (from any thread)."""
+        with self._pools_lock:
+            pools = list(self._pools.items())
+        for loop, pool in pools:
+            _close_pool(loop, pool)
+
     async def aclose(self) -> None:
-        """Close the idle connections of the running loop's pool."""
-        pool = self._pools.get(asyncio.get_running_loop())
-        if pool is None:
-            return
-        self._last = None
-        idle, pool.idle = pool.idle, []
-        pool.count -= len(idle)
-        for conn in idle:
-            conn.closed = True
-            if conn.transport is not None:
-                conn.transport.close()
+        """Close the idle connections of every loop's pool; the running loop's at once."""
+        self.close()
+        await asyncio.sleep(0)  # the transports' connection_lost closes their sockets
 
     # requests
 
@@ -270,9 +314,8 @@ class AsyncTransport(TransportBase):
     async def _send_once(self, request: Request) -> Response:
         pool = self._pool(asyncio.get_running_loop())
         head = self._serializer.head(request)
-        body = request.body
         # a write is sent again only if the server cannot have seen it
-        retry_stale = (body is None or isinstance(body, _FIXED)) and request.is_idempotent
+        retry_stale = request.resendable
         timeout = self._read_timeout(request)
         conn = self._take_idle(pool) or await self._acquire(pool, request)
         owned = True

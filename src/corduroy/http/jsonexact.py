@@ -14,36 +14,65 @@ as they were written, so corduroy does too:
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 import orjson
 
-__all__ = ["exact_ints", "loads"]
+__all__ = ["GC_PAUSE", "exact_ints", "loads"]
 
 _LOW, _HIGH = -(2**63), 2**64 - 1
 _decode = msgspec.json.Decoder().decode
 
-#: bodies at least this large are decoded with the garbage collector paused
+#: with the pause on, bodies at least this large are decoded with the collector paused
 _PAUSE_GC_AT = 64 * 1024
 
 
-def loads(data: bytes | bytearray | memoryview | str) -> Any:
-    """Decode JSON, keeping integers of any size exact; ``ValueError`` if it is not JSON.
+class GCPause:
+    """Pauses Python's garbage collector around large decodes, when ``enabled``.
 
-    A large body is decoded with the collector paused: decoding builds many
-    containers at once, which triggers collections that find nothing to free
-    (pausing it made a big decode 2.3x faster when measured).
+    Decoding a large body builds many containers at once, which triggers
+    collections that find nothing to free: a 17 MB ``_all_docs`` decodes in
+    116 ms paused against 346-428 ms not. But the collector is process-wide,
+    so the pause is opt-in (``corduroy.defaults.pause_gc = True``). Threads
+    share it: the collector is switched off by the first decode and back on by
+    the last one, and only if it was on to begin with.
     """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._switched = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._switched = gc.isenabled()
+                if self._switched:
+                    gc.disable()
+            self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._switched:
+                self._switched = False
+                gc.enable()
+
+
+GC_PAUSE = GCPause()
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Decode JSON, keeping integers of any size exact; ``ValueError`` if it is not JSON."""
     try:
-        if len(data) < _PAUSE_GC_AT or not gc.isenabled():
+        if not GC_PAUSE.enabled or len(data) < _PAUSE_GC_AT:
             return _decode(data)
-        gc.disable()
-        try:
+        with GC_PAUSE:
             return _decode(data)
-        finally:
-            gc.enable()
     except msgspec.DecodeError as exc:
         raise ValueError(f"not JSON: {exc}") from None
 

@@ -8,6 +8,7 @@ other. Both sides share these types, so they hold no I/O.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 import orjson
 
+from corduroy.errors import HTTPError, error_class_for
 from corduroy.http.jsonexact import loads
 
 __all__ = [
@@ -24,7 +26,9 @@ __all__ = [
     "Request",
     "Response",
     "SyncBody",
+    "basic_header",
     "encode_query",
+    "error_from",
 ]
 
 #: A request body: nothing, bytes, or chunks sent with chunked transfer encoding.
@@ -136,6 +140,17 @@ class Request:
             return self.idempotent
         return self.method in ("GET", "HEAD", "OPTIONS")
 
+    @property
+    def replayable(self) -> bool:
+        """The body can be sent again: none, or bytes (chunks from an iterator cannot)."""
+        body = self.body
+        return body is None or isinstance(body, bytes | bytearray | memoryview)
+
+    @property
+    def resendable(self) -> bool:
+        """Safe to send again when the server may have seen it: idempotent and replayable."""
+        return self.replayable and self.is_idempotent
+
     def header(self, name: str) -> str | None:
         key = name.lower()
         for n, v in self.headers:
@@ -205,3 +220,43 @@ class Response:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
+
+
+def basic_header(username: str, password: str) -> tuple[str, str]:
+    """The ``Authorization: Basic`` header for ``username``/``password``."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return ("Authorization", "Basic " + token)
+
+
+def _decode_error_body(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+def error_from(request: Request, response: Response, url: str, body: bytes) -> HTTPError:
+    """The exception for an error response to ``request`` (sent to ``url``, no credentials)."""
+    decoded = _decode_error_body(body)
+    error = reason = None
+    if isinstance(decoded, dict):
+        error = decoded.get("error")
+        reason = decoded.get("reason", decoded.get("message"))
+        if error is not None and not isinstance(error, str):
+            error = str(error)
+        if reason is not None and not isinstance(reason, str):
+            reason = str(reason)
+    elif isinstance(decoded, str) and decoded.strip():
+        reason = decoded.strip()[:200]
+    cls = error_class_for(response.status, reason)
+    return cls(
+        response.status,
+        error,
+        reason,
+        method=request.method,
+        url=url,
+        body=decoded,
+        headers=response.headers,
+    )

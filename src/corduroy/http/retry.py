@@ -104,11 +104,6 @@ class RetryPolicy:
         object.__setattr__(self, "statuses", frozenset(self.statuses))
         object.__setattr__(self, "write_statuses", frozenset(self.write_statuses))
 
-    @classmethod
-    def never(cls) -> RetryPolicy:
-        """A policy that never retries."""
-        return NO_RETRY
-
     @property
     def enabled(self) -> bool:
         return self.attempts > 1
@@ -131,7 +126,7 @@ class RetryPolicy:
         ``elapsed`` is the time since the first try. ``None``: don't retry.
         """
         if failure is not Failure.CONNECT:
-            if not (request.is_idempotent and _replayable(request)):
+            if not request.resendable:
                 return None
             if failure is Failure.TIMEOUT and not self.read_timeouts:
                 return None
@@ -143,7 +138,7 @@ class RetryPolicy:
         """The wait before trying ``request`` again after it was answered ``status``."""
         if status not in self.statuses and status not in self.write_statuses:
             return None
-        if not _replayable(request):
+        if not request.replayable:
             return None
         if not request.is_idempotent and status not in self.write_statuses:
             return None
@@ -153,11 +148,6 @@ class RetryPolicy:
                 return None
             return self._schedule(attempt, elapsed, asked)
         return self._schedule(attempt, elapsed, self.backoff_delay(attempt))
-
-
-def _replayable(request: Request) -> bool:
-    body = request.body
-    return body is None or isinstance(body, bytes | bytearray | memoryview)
 
 
 #: never retry (``Couch(retry=False)``)

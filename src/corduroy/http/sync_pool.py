@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
+import selectors
 import socket
 import ssl
 import struct
@@ -14,6 +16,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Sequence
 from time import monotonic
+from typing import Any
 
 from corduroy.errors import (
     ConnectError,
@@ -39,6 +42,11 @@ __all__ = ["SyncStream", "SyncTransport"]
 
 _FIXED = (bytes, bytearray, memoryview)
 
+# How an idle connection is checked for an EOF: poll where the system has it, else a selector.
+_POLL = hasattr(select, "poll")
+_POLLER: Any = select.poll if _POLL else selectors.DefaultSelector
+_READ = select.POLLIN | select.POLLPRI if _POLL else selectors.EVENT_READ
+
 _transports: weakref.WeakSet[SyncTransport] = weakref.WeakSet()
 
 
@@ -49,6 +57,14 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _close_idle_at_exit() -> None:
+    """Close the idle connections left open at exit (a ``Couch`` never closed, the one a
+    ``Database("name")`` shares): closed, not left to the garbage collector to warn about."""
+    for transport in list(_transports):
+        transport.close()
 
 
 class _Retry(Exception):
@@ -78,7 +94,8 @@ def _timeval(timeout: float | None) -> bytes:
 
 class _Connection:
     __slots__ = (
-        "generation", "idle_since", "kernel_timeout", "parser", "reused", "sock", "timeout",
+        "generation", "idle_since", "kernel_timeout", "parser", "poller", "reused", "sock",
+        "timeout",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, timeout: float | None, generation: int) -> None:
@@ -87,6 +104,7 @@ class _Connection:
         self.idle_since = 0.0
         self.reused = False
         self.generation = generation
+        self.poller: Any = None  # made by the first readable() check
         # A socket with a Python-level timeout polls before every send and recv (two
         # extra system calls per request); a blocking socket whose kernel enforces the
         # timeout does not. TLS sockets keep Python's timeouts.
@@ -108,7 +126,26 @@ class _Connection:
         else:
             sock.settimeout(timeout)
 
+    def readable(self) -> bool:
+        """An idle connection with something to read (EOF, most likely) is unusable.
+
+        ``poll`` (or a selector where there is none) works with any descriptor
+        number; ``select.select`` fails past 1023.
+        """
+        poller = self.poller
+        try:
+            if poller is None:
+                poller = self.poller = _POLLER()
+                poller.register(self.sock, _READ)
+            if _POLL:
+                return bool(poller.poll(0))
+            return bool(poller.select(0))
+        except (OSError, ValueError):
+            return True
+
     def close(self) -> None:
+        if self.poller is not None and not _POLL:
+            self.poller.close()
         try:
             self.sock.close()
         except OSError:
@@ -285,15 +322,13 @@ class SyncTransport(TransportBase):
 
     def _send_once(self, request: Request) -> Response:
         head = self._serializer.head(request)
-        body = request.body
-        replayable = body is None or isinstance(body, _FIXED)
         # a write is sent again only if the server cannot have seen it
-        retry_stale = replayable and request.is_idempotent
+        retry_stale = request.resendable
         timeout = self._read_timeout(request)
         conn = self._acquire(request)
         owned = True  # conn counts against the pool until discarded
         try:
-            while not retry_stale and conn.reused and _readable(conn.sock):
+            while not retry_stale and conn.reused and conn.readable():
                 owned = False
                 self._discard(conn)  # closed by the server while idle
                 conn = self._acquire(request)
@@ -402,12 +437,3 @@ class SyncTransport(TransportBase):
             if chunk:
                 sock.sendall(encode_chunk(chunk))
         sock.sendall(LAST_CHUNK)
-
-
-def _readable(sock: socket.socket) -> bool:
-    """An idle connection with something to read (EOF, most likely) is unusable."""
-    try:
-        readable, _, _ = select.select((sock,), (), (), 0)
-        return bool(readable)
-    except (OSError, ValueError):
-        return True

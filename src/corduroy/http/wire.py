@@ -24,7 +24,6 @@ __all__ = [
     "RequestSerializer",
     "ResponseParser",
     "encode_chunk",
-    "is_fixed_body",
     "serialize_request",
 ]
 
@@ -55,11 +54,6 @@ def encode_chunk(data: bytes | bytearray | memoryview) -> bytes:
     if not data:
         return b""
     return b"%x\r\n%b\r\n" % (len(data), bytes(data))
-
-
-def is_fixed_body(body: object) -> bool:
-    """True for ``None`` and bytes-like bodies: sent with a Content-Length, replayable."""
-    return body is None or isinstance(body, _FIXED_BODY)
 
 
 def _check_header(name: str, value: str) -> None:

@@ -30,10 +30,9 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any
 
 from ..document import AttrDict, InlineData
-from ..drivers import Streamed
 from ..errors import CouchError, InvalidInput
 from ..http.messages import AsyncBody, Body, Headers, Request, SyncBody
-from .base import Op, query_string, validate_id
+from .base import Op, Streamed, query_string, validate_id
 
 if TYPE_CHECKING:
     from .documents import DbRef

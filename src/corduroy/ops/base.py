@@ -28,6 +28,7 @@ from ..http.messages import Request, Response, encode_query
 __all__ = [
     "JSON_HEADERS",
     "Op",
+    "Streamed",
     "db_path",
     "doc_path",
     "dumps",
@@ -43,6 +44,24 @@ T = TypeVar("T")
 Op = Generator[Request, Response, T]
 
 JSON_HEADERS = (("Content-Type", "application/json"),)
+
+
+class Streamed:
+    """Base of operation results that still hold a response body on the wire.
+
+    An operation may return one (views, changes, attachment downloads). After
+    the operation ends, the blocking driver calls ``finish_sync()`` and the
+    asyncio driver awaits ``finish_async()``; what they return is the call's
+    result. A blocking result may stay lazy (stream rows as they are iterated);
+    an asyncio result is typically read in full here, since plain ``for`` over
+    it could not await.
+    """
+
+    def finish_sync(self) -> Any:
+        return self
+
+    async def finish_async(self) -> Any:
+        return self
 
 _DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY if hasattr(orjson, "OPT_SERIALIZE_NUMPY") else 0
 _RESERVED_PREFIXES = ("_design/", "_local/")

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from ..changes_result import ChangesResult
 from ..document import AttrDict, Document
 from ..errors import Conflict, HTTPError, InvalidInput, NotFound, TransportError
 from ..http.jsonexact import loads
@@ -136,7 +137,6 @@ def wrap_change(row: dict[str, Any], doc_class: type[Document] = Document) -> At
 
 def changes(db: DbRef, traits: ServerTraits, **options: Any) -> Op[Any]:
     """``GET /db/_changes`` (normal or longpoll): a :class:`~corduroy.changes.ChangesResult`."""
-    from ..changes import ChangesResult
 
     opts = prepare(options)
     if opts.get("feed") == "continuous":

@@ -36,8 +36,10 @@ __all__ = [
     "take_server_rev",
 ]
 
-#: ``merge(local_doc, server_doc) -> doc to write | None``
-Merge = Callable[[Document, Document | None], MutableMapping[str, Any] | None]
+#: ``merge(local_doc, server_doc) -> doc to write | None``; ``server_doc`` is ``None`` when
+#: the server has no live copy (typed ``Any`` so that ``def merge(mine: Document, theirs:
+#: Document)``, the guide's spelling, type-checks)
+Merge = Callable[[Document, Any], MutableMapping[str, Any] | None]
 
 #: How many fetch-merge-write rounds a resolution tries before leaving a doc pending.
 MAX_ROUNDS = 10

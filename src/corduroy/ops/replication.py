@@ -11,7 +11,6 @@ credentials go in the url. The server is detected once (``GET /`` has a
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..document import AttrDict
 from ..errors import InvalidInput, NotFound
-from ..http.messages import Request
+from ..http.messages import Request, basic_header
 from .base import Op, doc_path, dumps, json_request
 
 __all__ = [
@@ -64,14 +63,9 @@ class ServerTraits:
         self.temp_views: bool | None = None  # has POST /db/_temp_view? (learnt by db.query)
 
 
-_traits: weakref.WeakKeyDictionary[Any, ServerTraits] = weakref.WeakKeyDictionary()
-
-
 def traits_for(owner: Any) -> ServerTraits:
-    """The :class:`ServerTraits` kept for ``owner`` (a ``Connection``)."""
-    traits = _traits.get(owner)
-    if traits is None:
-        traits = _traits.setdefault(owner, ServerTraits())
+    """The :class:`ServerTraits` that ``owner`` (a ``Connection``) keeps in ``traits``."""
+    traits: ServerTraits = owner.traits
     return traits
 
 
@@ -112,9 +106,7 @@ class Endpoint:
         if self.username is None:
             return self.url
         if couchdb:
-            from ..connection import basic_auth_header
-
-            name, value = basic_auth_header(self.username, self.password or "")
+            name, value = basic_header(self.username, self.password or "")
             return {"url": self.url, "headers": {name: value}}
         parts = urlsplit(self.url)
         userinfo = quote(self.username, safe="") + ":" + quote(self.password or "", safe="")

@@ -559,3 +559,28 @@ def test_async_queue_for_a_connection_times_out_in_order_and_skips_cancelled(
     assert times == sorted(times)  # each waiter gives up 0.3 s after it started waiting
     for started, at in zip((0.0, 0.1, 0.2), times, strict=True):
         assert 0.25 <= at - started < 1.0
+
+
+def test_keep_alive_is_reused_past_descriptor_1023(server: Server) -> None:
+    """The idle-connection check works with any descriptor number (select() stops at 1023)."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1400
+    if soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            pytest.skip(f"the descriptor limit ({hard}) is below {wanted}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    transport = SyncTransport(server.url, HTTPConfig(read_timeout=10))
+    try:
+        for n in range(5):  # writes: each reuse is checked for an EOF first
+            response = transport.send(Request("PUT", "/echo", body=b"%d" % n))
+            assert response.body == b"%d" % n
+        (conn,) = transport._idle
+        assert conn.sock.fileno() > 1100
+        assert server.connections == 1
+    finally:
+        transport.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
