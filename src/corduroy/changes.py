@@ -3,8 +3,9 @@
 A ``ChangesFeed`` runs as a task on the event loop of the thread that created
 it, like every callback in corduroy (if that loop is not running yet, it starts
 when the loop does). The seq bookkeeping, duplicate filtering and retry
-decisions live in the pure :class:`~corduroy.ops.changes.FeedState`; this
-module only does the waiting:
+decisions live in the pure :class:`~corduroy.ops.changes.FeedState`, the
+connect-read-reconnect loop in the operation :func:`~corduroy.ops.feed.continuous`,
+which the asyncio driver runs in a :class:`~corduroy.jobs.Background` task:
 
 * ``listener(last_seq, changes)`` gets batches no more often than every
   ``latency`` seconds (a change after a quiet spell is delivered at once;
@@ -21,19 +22,17 @@ module only does the waiting:
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .changes_result import ChangesResult
 from .document import AttrDict
-from .drivers import _callback_loop, error_for, run_async
-from .errors import ConnectionDropped, CouchError
-from .http.config import call_options
-from .ops.changes import FeedState, load_checkpoint, save_checkpoint
-from .ops.replication import detect_server, traits_for
+from .jobs import Background
+from .ops.changes import FeedState
+from .ops.feed import Batches, Checkpoints, OneByOne, continuous
+from .ops.io import Job
+from .ops.replication import ServerTraits, traits_for
 
 if TYPE_CHECKING:
     from .database import Database
@@ -41,8 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["ChangesFeed", "ChangesResult", "Follower"]
 
 log = logging.getLogger("corduroy")
-
-READ_SIZE = 65536
 
 
 class ChangesFeed:
@@ -72,13 +69,9 @@ class ChangesFeed:
         self.on_error = on_error
         self.error: BaseException | None = None
         self._state = FeedState(db._ref, options, couchdb=None)
-        self._loop = _callback_loop()
-        self._task: asyncio.Task[None] | None = None
-        self._start: asyncio.Handle | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._finished: asyncio.Future[None] | None = None
-        self._last_delivery = float("-inf")
-        self._halted = False
+        self._delivery = self._make_delivery()
+        conn = db.couch._conn
+        self._job = Background(conn, self._operation, self._emit, self._fail, self._stopped)
         self.listen()
 
     # -- public ------------------------------------------------------------------------------
@@ -91,77 +84,52 @@ class ChangesFeed:
     @property
     def running(self) -> bool:
         """Started and not stopped, failed or finished."""
-        if self._halted:
-            return False
-        return self._start is not None or (self._task is not None and not self._task.done())
+        return self._job.running
 
     def listen(self) -> ChangesFeed:
         """Start listening (again, after ``stop()``), from the last seq delivered."""
-        if self.running:
-            return self
-        if self._task is not None and not self._task.done():
-            raise RuntimeError("the feed is still stopping: `await feed.wait()` first")
-        self._halted = False
-        self.error = None
-        self._finished = self._loop.create_future()
-        self._start = self._loop.call_soon(self._begin)
+        if not self.running:
+            self._job.start()
+            self.error = None
         return self
 
     def stop(self) -> None:
         """Stop listening; returns at once, from any thread. Undelivered changes are dropped
         (``listen()`` fetches them again)."""
-        try:
-            here = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            here = not self._loop.is_running()
-        if here:
-            self._halt()
-        else:
-            self._loop.call_soon_threadsafe(self._halt)
+        self._job.stop()
 
     async def wait(self) -> None:
         """Wait until the feed stops (``stop()``, a terminal error, or its end)."""
-        if self._finished is not None:
-            await asyncio.shield(self._finished)
+        await self._job.wait()
 
     def run(self) -> None:
         """Blocking: run this thread's event loop until the feed stops."""
-        if self._loop.is_running():
-            raise RuntimeError("the loop is running already: use `await feed.wait()`")
-        self._loop.run_until_complete(self.wait())
+        self._job.run()
 
     def __repr__(self) -> str:
         state = "listening" if self.running else ("failed" if self.error else "stopped")
         return f"<ChangesFeed {self.db.name!r} {state}, last_seq {self.last_seq!r}>"
 
-    # -- the task ----------------------------------------------------------------------------
+    # -- the operation and its delivery (Follower overrides these) ---------------------------
 
-    def _begin(self) -> None:
-        self._start = None
-        self._task = self._loop.create_task(self._run())
-        self._task.add_done_callback(self._ended)
+    def _make_delivery(self) -> OneByOne:
+        return Batches(lambda: self.latency)
 
-    def _halt(self) -> None:
-        self._halted = True
-        if self._start is not None:
-            self._start.cancel()
-            self._start = None
-            self._settle()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+    def _traits(self) -> ServerTraits | None:
+        """The server's traits, when the feed must know which server it talks to."""
+        return traits_for(self.db.couch._conn) if self._state.couchdb is None else None
+
+    def _operation(self) -> Job[None]:
+        return continuous(self._state, self._traits(), self._delivery)
+
+    def _emit(self, batch: list[AttrDict]) -> Any:
+        try:
+            self.callback(self._state.last_seq, batch)
+        except Exception as exc:  # report it like asyncio does; the feed goes on
+            self._job.report(f"exception in changes listener {self.callback!r}", exc)
+
+    def _stopped(self) -> None:
         self._state.discard()
-
-    def _ended(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            self._fail(exc)
-        self._settle()
-
-    def _settle(self) -> None:
-        if self._finished is not None and not self._finished.done():
-            self._finished.set_result(None)
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
@@ -169,96 +137,9 @@ class ChangesFeed:
             try:
                 self.on_error(exc)
             except Exception as hook_exc:
-                self._loop.call_exception_handler(
-                    {"message": "exception in a ChangesFeed on_error hook", "exception": hook_exc}
-                )
+                self._job.report("exception in a ChangesFeed on_error hook", hook_exc)
         else:
             log.warning("changes feed of %r stopped: %s", self.db.name, exc)
-
-    async def _run(self) -> None:
-        state = self._state
-        conn = self.db.couch._conn
-        try:
-            await self._prepare()
-            while not state.finished:
-                try:
-                    if state.couchdb is None:
-                        traits = await run_async(detect_server(traits_for(conn)), conn)
-                        state.couchdb = traits.couchdb is True
-                    await self._connection()
-                    if not state.finished:
-                        raise ConnectionDropped("the server ended the feed")
-                except CouchError as exc:
-                    delay = state.failed(exc)  # raises a terminal error
-                    log.debug("changes feed of %r: %s; again in %.2fs", self.db.name, exc, delay)
-                    await asyncio.sleep(delay)
-            self._flush()
-        finally:
-            await self._cleanup()
-
-    async def _connection(self) -> None:
-        state = self._state
-        conn = self.db.couch._conn
-        request = state.request()
-        with call_options(retry=False):  # the feed has its own backoff, from the last seq
-            response = await conn.send_async(request)
-        stream = response.stream
-        try:
-            if response.status >= 400:
-                body = await stream.read() if stream is not None else response.body
-                raise error_for(request, response, conn, body)
-            state.connected()
-            while stream is not None:
-                data = await stream.read(READ_SIZE)
-                if not data:
-                    break
-                state.receive(data)
-                await self._on_data()
-                if state.finished or state.server_ended:
-                    break
-        finally:
-            state.disconnected()
-            if stream is not None:
-                await stream.aclose()
-
-    # -- delivery (overridden by Follower) -------------------------------------------------
-
-    async def _prepare(self) -> None:
-        """Runs once per ``listen()``, before the first connection."""
-
-    async def _cleanup(self) -> None:
-        """Runs when the task ends, however it ends."""
-
-    async def _on_data(self) -> None:
-        self._schedule()
-
-    def _schedule(self) -> None:
-        if self._timer is not None or not self._state.queue:
-            return
-        due = self._last_delivery + self.latency
-        if self.latency <= 0 or self._loop.time() >= due:
-            self._deliver()
-        else:
-            self._timer = self._loop.call_at(due, self._deliver)
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._deliver()
-
-    def _deliver(self) -> None:
-        self._timer = None
-        batch = self._state.take()
-        if not batch:
-            return
-        self._last_delivery = self._loop.time()
-        try:
-            self.callback(self._state.last_seq, batch)
-        except Exception as exc:  # report it like asyncio does; the feed goes on
-            self._loop.call_exception_handler(
-                {"message": f"exception in changes listener {self.callback!r}", "exception": exc}
-            )
 
 
 class Follower(ChangesFeed):
@@ -290,54 +171,16 @@ class Follower(ChangesFeed):
         self.checkpoint = checkpoint
         self.every = every
         self.interval = interval
-        self.handled_seq: Any = None
-        self._saved_seq: Any = None
-        self._rev: str | None = None
-        self._unsaved = 0
-        self._saved_at = 0.0
         super().__init__(db, dict(options or {}), handler, latency=0, on_error=on_error)
 
-    async def _prepare(self) -> None:
-        conn = self.db.couch._conn
-        found = await run_async(load_checkpoint(self.db._ref, self.checkpoint), conn)
-        if found is not None:
-            seq, self._rev = found
-            self._state.since = self._state.delivered_seq = seq
-            self.handled_seq = self._saved_seq = seq
-        self._saved_at = self._loop.time()
+    @property
+    def handled_seq(self) -> Any:
+        """The seq of the last change the handler returned from."""
+        assert isinstance(self._delivery, Checkpoints)
+        return self._delivery.handled_seq
 
-    async def _on_data(self) -> None:
-        state = self._state
-        while state.queue:
-            change = state.take(1)[0]
-            result = self.callback(change)
-            if inspect.isawaitable(result):
-                await result
-            if change.get("seq") is not None:
-                self.handled_seq = change["seq"]
-            self._unsaved += 1
-            if self._unsaved >= self.every:
-                await self._save()
-        if self._unsaved and self._loop.time() - self._saved_at >= self.interval:
-            await self._save()
+    def _make_delivery(self) -> OneByOne:
+        return Checkpoints(self.db._ref, self.checkpoint, self.every, self.interval)
 
-    def _flush(self) -> None:
-        pass  # _on_data handles everything as it arrives
-
-    async def _save(self) -> None:
-        self._unsaved = 0
-        self._saved_at = self._loop.time()
-        if self.handled_seq is None or self.handled_seq == self._saved_seq:
-            return
-        conn = self.db.couch._conn
-        seq = self.handled_seq
-        self._rev = await run_async(
-            save_checkpoint(self.db._ref, self.checkpoint, seq, self._rev), conn
-        )
-        self._saved_seq = seq
-
-    async def _cleanup(self) -> None:
-        try:
-            await self._save()
-        except CouchError as exc:
-            log.warning("follower %r could not save its checkpoint: %s", self.checkpoint, exc)
+    def _emit(self, batch: list[AttrDict]) -> Any:
+        return self.callback(batch[0])  # what it raises ends the follower

@@ -11,25 +11,23 @@ the loop closes the connection.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .document import AttrDict
-from .drivers import error_for, in_running_loop, run_async, run_blocking
-from .errors import ConnectionDropped, CouchError
-from .http.config import call_options
+from .drivers import drive_blocking, in_running_loop
+from .jobs import iterate_async
 from .ops.changes import FeedState
-from .ops.replication import detect_server, traits_for
+from .ops.feed import OneByOne, continuous
+from .ops.io import Job
+from .ops.replication import ServerTraits, traits_for
 
 if TYPE_CHECKING:
     from .database import Database
 
 __all__ = ["ContinuousChanges"]
-
-READ_SIZE = 65536
 
 
 class ContinuousChanges:
@@ -45,8 +43,7 @@ class ContinuousChanges:
     def __init__(self, db: Database, options: dict[str, Any]) -> None:
         self.db = db
         self._state = FeedState(db._ref, options, couchdb=None)
-        self._closed = False
-        self._wake = threading.Event()
+        self._closed = threading.Event()
         # Weak: a loop that breaks out drops the last reference, which closes the
         # generator and its connection at once. ``__next__`` holds its own.
         self._sync: weakref.ref[Generator[AttrDict, None, None]] | None = None
@@ -60,6 +57,13 @@ class ContinuousChanges:
     def __repr__(self) -> str:
         return f"<ContinuousChanges {self.db.name!r}, last_seq {self.last_seq!r}>"
 
+    def _traits(self) -> ServerTraits | None:
+        """The server's traits, when the feed must know which server it talks to."""
+        return traits_for(self.db.couch._conn) if self._state.couchdb is None else None
+
+    def _operation(self) -> Job[None]:
+        return continuous(self._state, self._traits(), OneByOne())
+
     # -- blocking ----------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[AttrDict]:
@@ -70,6 +74,10 @@ class ContinuousChanges:
             gen = self._iterate()
             self._sync = weakref.ref(gen)
         return gen
+
+    def _iterate(self) -> Generator[AttrDict, None, None]:
+        if not self._closed.is_set():
+            yield from drive_blocking(self._operation(), self.db.couch._conn, stop=self._closed)
 
     def __next__(self) -> AttrDict:
         if self._held is None:
@@ -84,55 +92,13 @@ class ContinuousChanges:
 
     def close(self) -> None:
         """End the feed (from another thread: at the next heartbeat at the latest)."""
-        self._closed = True
-        self._wake.set()
+        self._closed.set()
         gen = self._sync() if self._sync is not None else None
         if gen is not None:
             try:
                 gen.close()
-            except ValueError:  # running in another thread: it sees _closed soon
+            except ValueError:  # running in another thread: it sees the stop soon
                 pass
-
-    def _iterate(self) -> Generator[AttrDict, None, None]:
-        state = self._state
-        conn = self.db.couch._conn
-        stream: Any = None
-        try:
-            while not self._closed:
-                while state.queue:
-                    yield state.take(1)[0]
-                    if self._closed:
-                        return
-                if state.finished:
-                    return
-                try:
-                    if stream is None:
-                        if state.couchdb is None:
-                            traits = run_blocking(detect_server(traits_for(conn)), conn)
-                            state.couchdb = traits.couchdb is True
-                        request = state.request()
-                        with call_options(retry=False):  # the feed has its own backoff
-                            response = conn.send(request)
-                        stream = response.stream
-                        if response.status >= 400:
-                            body = stream.read() if stream is not None else response.body
-                            raise error_for(request, response, conn, body)
-                        state.connected()
-                    data = stream.read(READ_SIZE) if stream is not None else b""
-                    if data:
-                        state.receive(data)
-                    if not data or state.server_ended:
-                        _close(stream, state)
-                        stream = None
-                        if not state.finished and not state.queue:
-                            raise ConnectionDropped("the server ended the feed")
-                except CouchError as exc:
-                    _close(stream, state)
-                    stream = None
-                    if self._wake.wait(state.failed(exc)):
-                        return
-        finally:
-            _close(stream, state)
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -142,6 +108,16 @@ class ContinuousChanges:
             gen = self._aiterate()
             self._async = weakref.ref(gen)
         return gen
+
+    async def _aiterate(self) -> AsyncGenerator[AttrDict, None]:
+        if self._closed.is_set():
+            return
+        items = iterate_async(self._operation(), self.db.couch._conn)
+        try:
+            async for change in items:
+                yield change
+        finally:
+            await items.aclose()
 
     async def __anext__(self) -> AttrDict:
         if self._held is None:
@@ -156,59 +132,7 @@ class ContinuousChanges:
 
     async def aclose(self) -> None:
         """End the feed and close its connection."""
-        self._closed = True
+        self._closed.set()
         gen = self._async() if self._async is not None else None
         if gen is not None:
             await gen.aclose()
-
-    async def _aiterate(self) -> AsyncGenerator[AttrDict, None]:
-        state = self._state
-        conn = self.db.couch._conn
-        stream: Any = None
-        try:
-            while not self._closed:
-                while state.queue:
-                    yield state.take(1)[0]
-                    if self._closed:
-                        return
-                if state.finished:
-                    return
-                try:
-                    if stream is None:
-                        if state.couchdb is None:
-                            traits = await run_async(detect_server(traits_for(conn)), conn)
-                            state.couchdb = traits.couchdb is True
-                        request = state.request()
-                        with call_options(retry=False):  # the feed has its own backoff
-                            response = await conn.send_async(request)
-                        stream = response.stream
-                        if response.status >= 400:
-                            body = await stream.read() if stream is not None else response.body
-                            raise error_for(request, response, conn, body)
-                        state.connected()
-                    data = await stream.read(READ_SIZE) if stream is not None else b""
-                    if data:
-                        state.receive(data)
-                    if not data or state.server_ended:
-                        await _aclose(stream, state)
-                        stream = None
-                        if not state.finished and not state.queue:
-                            raise ConnectionDropped("the server ended the feed")
-                except CouchError as exc:
-                    await _aclose(stream, state)
-                    stream = None
-                    await asyncio.sleep(state.failed(exc))
-        finally:
-            await _aclose(stream, state)
-
-
-def _close(stream: Any, state: FeedState) -> None:
-    if stream is not None:
-        state.disconnected()
-        stream.close()
-
-
-async def _aclose(stream: Any, state: FeedState) -> None:
-    if stream is not None:
-        state.disconnected()
-        await stream.aclose()
