@@ -479,13 +479,18 @@ def _start_callback(
     return RequestReplica(first, conn, done)
 
 
-def dispatch(op: Op[T], conn: Connection, callback: Callback | None = None) -> Any:
-    """Run ``op`` in the convention the call asks for (see the module docstring)."""
+def dispatch(
+    op: Job[T], conn: Connection, callback: Callback | None = None, depth: int = _PUBLIC_DEPTH
+) -> Any:
+    """Run ``op`` in the convention the call asks for (see the module docstring).
+
+    ``depth``: how far up the stack the public method is (for messages naming it).
+    """
     if callback is not None:
-        return _start_callback(op, conn, callback)
+        return _start_callback(op, conn, callback, depth)
     if in_running_loop():
         coro: Any = run_async(op, conn)
         # a forgotten await is reported by Python under this name: the public call's
-        coro.__qualname__ = coro.__name__ = public_call(_PUBLIC_DEPTH, False)
+        coro.__qualname__ = coro.__name__ = public_call(depth, False)
         return coro
     return run_blocking(op, conn)

@@ -9,31 +9,18 @@ one-shot replication completes, or raises :class:`ReplicationFailed`.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from .document import AttrDict
-from .drivers import (
-    Callback,
-    RequestReplica,
-    _callback_loop,
-    in_running_loop,
-    run_async,
-    run_blocking,
-)
-from .errors import CouchError, Timeout
-from .http.messages import Request
+from .drivers import Callback, dispatch
+from .errors import CouchError
 from .ops.base import Op
-from .status import Status
+from .ops.replication import poll_until
 
 if TYPE_CHECKING:
     from .couch import Couch
 
-__all__ = ["ReplicationFailed", "ReplicationStatus", "parse_status", "run_polling"]
-
-T = TypeVar("T")
+__all__ = ["ReplicationFailed", "ReplicationStatus", "parse_status"]
 
 #: CouchDB 1.x / pouchdb-server ``_replication_state`` -> scheduler state
 _OLD_STATES = {"triggered": "running", "completed": "completed", "error": "failed"}
@@ -135,7 +122,9 @@ class ReplicationStatus:
                 raise ReplicationFailed(status.id, status.state, status.error)
             return False
 
-        return run_polling(couch, fetch, check, timeout, poll, callback)
+        op = poll_until(fetch, check, timeout, poll)
+        result: ReplicationStatus = dispatch(op, couch._conn, callback, depth=1)
+        return result
 
 
 def parse_status(
@@ -154,69 +143,3 @@ def parse_status(
     stats = doc.get("_replication_stats") or {}
     error = doc.get("_replication_state_reason")
     return str(state), stats if isinstance(stats, dict) else {}, error
-
-
-def run_polling(
-    couch: Couch,
-    fetch: Callable[[], Op[T]],
-    done: Callable[[T], bool],
-    timeout: float | None,
-    poll: float,
-    callback: Callback | None,
-) -> T:
-    """Run ``fetch`` until ``done(result)`` in the call's convention (sleeping between)."""
-    conn = couch._conn
-
-    async def polling() -> T:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            result = await run_async(fetch(), conn)
-            if done(result):
-                return result
-            if deadline is not None and time.monotonic() + poll > deadline:
-                raise Timeout(f"still not done after {timeout} s")
-            await asyncio.sleep(poll)
-
-    if callback is not None:
-        probe = fetch()
-        first = next(probe)  # pure: the request the call starts with, for the replica
-        probe.close()
-        return _deliver(polling(), callback, first, couch)  # type: ignore[return-value]
-    if in_running_loop():
-        return polling()  # type: ignore[return-value]
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        result = run_blocking(fetch(), conn)
-        if done(result):
-            return result
-        if deadline is not None and time.monotonic() + poll > deadline:
-            raise Timeout(f"still not done after {timeout} s")
-        time.sleep(poll)
-
-
-def _deliver(
-    coro: Coroutine[Any, Any, Any], callback: Callback, first: Request, couch: Couch
-) -> RequestReplica:
-    """Run ``coro`` on the calling thread's loop; then ``callback(data, status)``."""
-    loop = _callback_loop()
-    done: asyncio.Future[None] = loop.create_future()
-    task = loop.create_task(coro)
-
-    def finished(task: asyncio.Task[Any]) -> None:
-        try:
-            if task.cancelled():
-                callback(None, Status.failure(asyncio.CancelledError(), None))
-            elif (exc := task.exception()) is not None:
-                callback(None, Status.failure(exc, None))
-            else:
-                callback(task.result(), Status.success(None))
-        except Exception as exc:  # the user's callback failed: report it like asyncio does
-            loop.call_exception_handler(
-                {"message": f"exception in corduroy callback {callback!r}", "exception": exc}
-            )
-        finally:
-            if not done.done():
-                done.set_result(None)
-
-    task.add_done_callback(finished)
-    return RequestReplica(first, couch._conn, done)

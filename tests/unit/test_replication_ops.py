@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from corduroy import Couch
 from corduroy.errors import InvalidInput, ServerError, Timeout
 from corduroy.http.messages import Headers, Request, Response
 from corduroy.ops import replication as ops
+from corduroy.ops.io import Now, Sleep
 from corduroy.replication import ReplicationFailed, ReplicationStatus, parse_status
 
 COUCHDB_ROOT = Response(200, Headers(), b'{"couchdb":"Welcome","version":"3.4.3"}')
@@ -189,6 +192,9 @@ class PollingConn:
         body = self.bodies[min(self.polls, len(self.bodies)) - 1]
         return Response(200, Headers(), json.dumps(body).encode())
 
+    async def send_async(self, request: Request) -> Response:
+        return self.send(request)
+
 
 def watched(name: str) -> tuple[ReplicationStatus, PollingConn]:
     couch = Couch("http://127.0.0.1:9/")
@@ -215,3 +221,45 @@ def test_wait_times_out() -> None:
     first, _ = watched("scheduler_doc_running")
     with pytest.raises(Timeout):
         first.wait(timeout=0.01, poll=0.02)
+
+
+def test_wait_with_a_callback_reports_the_last_answer_in_its_status() -> None:
+    first, _ = watched("scheduler_doc_completed")
+    got: list[Any] = []
+
+    async def main() -> None:
+        replica = first.wait(poll=0, callback=lambda data, status: got.append((data, status)))
+        assert replica.method == "GET"  # the first request of the polling
+        await replica
+
+    asyncio.run(main())
+    [(final, status)] = got
+    assert final.done and status.ok and status.code == 200
+
+
+def test_poll_until_by_hand_sleeps_between_looks_and_times_out() -> None:
+    looks: list[int] = []
+
+    def fetch() -> Generator[Request, Response, int]:
+        yield Request("GET", "/x")
+        looks.append(1)
+        return len(looks)
+
+    op = ops.poll_until(fetch, lambda n: n == 3, timeout=None, poll=0.5)
+    assert next(op) == Request("GET", "/x")
+    assert op.send(Response(200, Headers(), b"{}")) == Sleep(0.5)
+    assert op.send(None) == Request("GET", "/x")
+    op.send(Response(200, Headers(), b"{}"))
+    op.send(None)
+    with pytest.raises(StopIteration) as end:
+        op.send(Response(200, Headers(), b"{}"))
+    assert end.value.value == 3
+
+    timed = ops.poll_until(fetch, lambda n: False, timeout=1.0, poll=0.5)
+    next(timed)
+    assert isinstance(timed.send(Response(200, Headers(), b"{}")), Now)
+    assert timed.send(10.0) == Sleep(0.5)
+    timed.send(None)
+    assert isinstance(timed.send(Response(200, Headers(), b"{}")), Now)
+    with pytest.raises(Timeout):
+        timed.send(10.6)

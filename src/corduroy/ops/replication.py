@@ -11,20 +11,22 @@ credentials go in the url. The server is detected once (``GET /`` has a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..document import AttrDict
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, Timeout
 from ..http.messages import Request, basic_header
 from .base import Op, doc_path, dumps, json_request
+from .io import NOW, Job, Sleep
 
 __all__ = [
     "Endpoint",
     "ServerTraits",
     "detect_server",
+    "poll_until",
     "replicate",
     "replication_status",
     "save_replicator_doc",
@@ -222,3 +224,30 @@ def scrub_error(exc: BaseException, secrets: list[str]) -> None:
 
         exc.body = orjson.loads(clean(orjson.dumps(exc.body).decode()))
     exc.args = (str(exc),)
+
+
+T = TypeVar("T")
+
+
+def poll_until(
+    fetch: Callable[[], Op[T]], done: Callable[[T], bool], timeout: float | None, poll: float
+) -> Job[T]:
+    """Run ``fetch()`` every ``poll`` seconds until ``done(result)``; returns that result.
+
+    Raises :class:`~corduroy.errors.Timeout` when the next look would come
+    after ``timeout`` seconds (``None``: no limit), counted from the first
+    answer; what ``done`` raises ends the polling too. The first instruction
+    is ``fetch()``'s first request (a callback call's ``RequestReplica``).
+    """
+    deadline: float | None = None
+    while True:
+        result = yield from fetch()
+        if done(result):
+            return result
+        if timeout is not None:
+            now: float = yield NOW
+            if deadline is None:
+                deadline = now + timeout
+            if now + poll > deadline:
+                raise Timeout(f"still not done after {timeout} s")
+        yield Sleep(poll)
