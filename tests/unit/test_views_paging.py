@@ -15,6 +15,7 @@ from corduroy.http.messages import Headers, Request, Response
 from corduroy.ops import mango
 from corduroy.ops import views as ops
 from corduroy.ops.documents import DbRef
+from corduroy.ops.io import Emit
 from corduroy.views import FindResult
 
 DB = DbRef("db")
@@ -50,20 +51,18 @@ class FakeViewServer:
 
 
 def run_pages(server: FakeViewServer, batch: int, **options: Any) -> list[tuple[Any, str]]:
-    steps = ops.view_steps(DB, "d/v", batch, options)
+    """Drive the paging operation by hand: answer its requests, collect what it emits."""
+    op = ops.view_pages(DB, "d/v", batch, options)
     out: list[tuple[Any, str]] = []
     try:
-        step = next(steps)
+        instr = next(op)
         while True:
-            if isinstance(step, list):
-                out.extend((row.key, row.id) for row in step)
-                step = next(steps)
+            if isinstance(instr, Emit):
+                out.extend((row.key, row.id) for row in instr.items)
+                instr = op.send(None)
             else:
-                request = next(step)
-                try:
-                    step.send(server.answer(request))
-                except StopIteration as stop:
-                    step = steps.send(stop.value)
+                assert isinstance(instr, Request), instr
+                instr = op.send(server.answer(instr))
     except StopIteration:
         return out
 
@@ -144,3 +143,20 @@ def test_batch_must_be_positive(batch: int) -> None:
         db.iterview("d/v", batch=batch)
     with pytest.raises(ValueError):
         db.iterfind({}, batch=batch)
+
+
+def test_find_pages_by_hand_emit_each_page_and_stop_at_the_limit() -> None:
+    op = mango.find_pages(DB, 2, mango.find_body({"a": 1}, limit=3))
+    first = next(op)
+    assert isinstance(first, Request) and json.loads(first.body)["limit"] == 2  # type: ignore[arg-type]
+    answer = {"docs": [{"_id": "a"}, {"_id": "b"}], "bookmark": "g1"}
+    emitted = op.send(Response(200, Headers(), json.dumps(answer).encode()))
+    assert isinstance(emitted, Emit) and [d["_id"] for d in emitted.items] == ["a", "b"]
+    second = op.send(None)
+    assert isinstance(second, Request)
+    assert json.loads(second.body) == {"selector": {"a": 1}, "limit": 1, "bookmark": "g1"}  # type: ignore[arg-type]
+    answer = {"docs": [{"_id": "c"}], "bookmark": "g2"}
+    emitted = op.send(Response(200, Headers(), json.dumps(answer).encode()))
+    assert isinstance(emitted, Emit) and [d["_id"] for d in emitted.items] == ["c"]
+    with pytest.raises(StopIteration):
+        op.send(None)

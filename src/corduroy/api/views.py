@@ -6,14 +6,15 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from ..document import AttrDict
-from ..drivers import Callback, in_running_loop, run_async, run_blocking
+from ..drivers import Callback, drive_blocking, in_running_loop
 from ..errors import InvalidInput
+from ..jobs import iterate_async
 from ..ops import mango
 from ..ops import views as ops
+from ..ops.io import Job
 from ..ops.query import query as query_op
 from ..ops.query import query_cleanup as query_cleanup_op
 from ..ops.replication import traits_for
-from ..ops.views import PageSteps
 from ..views import FindResult, View
 from .base import DatabaseBase
 
@@ -21,13 +22,13 @@ __all__ = ["PagedDocs", "PagedRows", "ViewMethods"]
 
 
 class _Pager:
-    """Runs page operations one after another, blocking (``for``) or awaited (``async for``)."""
+    """Hands out what a paging operation emits: ``for`` (blocking) or ``async for``."""
 
     def __init__(self, db: DatabaseBase, what: str) -> None:
         self._db = db
         self._what = what
 
-    def _pages(self) -> PageSteps:
+    def _operation(self) -> Job[None]:
         raise NotImplementedError
 
     def __iter__(self) -> Iterator[Any]:
@@ -35,33 +36,10 @@ class _Pager:
             raise RuntimeError(
                 f"`for` over {self._what} would block the running event loop; use `async for`"
             )
-        conn = self._db.couch._conn
-        steps = self._pages()
-        try:
-            step = next(steps)
-            while True:
-                if isinstance(step, list):
-                    yield from step
-                    step = next(steps)
-                else:
-                    step = steps.send(run_blocking(step, conn))
-        except StopIteration:
-            return
+        return drive_blocking(self._operation(), self._db.couch._conn)
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        conn = self._db.couch._conn
-        steps = self._pages()
-        try:
-            step = next(steps)
-            while True:
-                if isinstance(step, list):
-                    for item in step:
-                        yield item
-                    step = next(steps)
-                else:
-                    step = steps.send(await run_async(step, conn))
-        except StopIteration:
-            return
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return iterate_async(self._operation(), self._db.couch._conn)
 
 
 class PagedRows(_Pager):
@@ -74,8 +52,8 @@ class PagedRows(_Pager):
         ops.view_path(db._ref, name)  # refuses a bad name now
         self._name, self._batch, self._options = name, batch, options
 
-    def _pages(self) -> PageSteps:
-        return ops.view_steps(self._db._ref, self._name, self._batch, self._options)
+    def _operation(self) -> Job[None]:
+        return ops.view_pages(self._db._ref, self._name, self._batch, self._options)
 
 
 class PagedDocs(_Pager):
@@ -87,18 +65,8 @@ class PagedDocs(_Pager):
             raise InvalidInput(f"batch must be at least 1, not {batch}")
         self._batch, self._body = batch, body
 
-    def _pages(self) -> PageSteps:
-        body: dict[str, Any] | None = dict(self._body)
-        limit = self._body.get("limit")
-        remaining = -1 if limit is None else int(limit)
-        while body is not None and remaining != 0:
-            size = self._batch if remaining < 0 else min(self._batch, remaining)
-            body["limit"] = size
-            page: FindResult = yield mango.find_page(self._db._ref, body)
-            yield list(page)
-            if remaining > 0:
-                remaining -= len(page)
-            body = mango.next_find(body, page, size)
+    def _operation(self) -> Job[None]:
+        return mango.find_pages(self._db._ref, self._batch, self._body)
 
 
 class ViewMethods(DatabaseBase):

@@ -12,6 +12,7 @@ from ..http.messages import Request
 from ..views import FindResult, FoundStream
 from .base import JSON_HEADERS, Op, dumps, json_request
 from .documents import DbRef
+from .io import Emit, Job
 
 __all__ = [
     "create_index",
@@ -20,6 +21,7 @@ __all__ = [
     "find",
     "find_body",
     "find_page",
+    "find_pages",
     "list_indexes",
     "next_find",
 ]
@@ -78,6 +80,24 @@ def find_page(db: DbRef, body: Mapping[str, Any]) -> Op[FindResult]:
     data = response.json() or {}
     make = db.doc_class
     return FindResult([make(doc) for doc in data.get("docs", ())], data)
+
+
+def find_pages(db: DbRef, batch: int, body: Mapping[str, Any]) -> Job[None]:
+    """The documents of ``iterfind``, one ``Emit`` per page of ``batch`` (ops/io.py).
+
+    ``limit`` in ``body`` applies to the whole iteration.
+    """
+    following: dict[str, Any] | None = dict(body)
+    limit = body.get("limit")
+    remaining = -1 if limit is None else int(limit)  # -1: no limit
+    while following is not None and remaining != 0:
+        size = batch if remaining < 0 else min(batch, remaining)
+        following["limit"] = size
+        page = yield from find_page(db, following)
+        yield Emit(list(page))
+        if remaining > 0:
+            remaining -= len(page)
+        following = next_find(following, page, size)
 
 
 def next_find(body: Mapping[str, Any], page: FindResult, asked: int) -> dict[str, Any] | None:

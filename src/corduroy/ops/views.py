@@ -3,7 +3,7 @@ design-document info and index maintenance."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +14,7 @@ from ..rowstream import RowStream
 from ..views import Row, View, page_rows
 from .base import JSON_HEADERS, Op, dumps, query_string
 from .documents import DbRef
+from .io import Emit, Job
 
 __all__ = [
     "JSON_OPTIONS",
@@ -24,13 +25,10 @@ __all__ = [
     "query_view",
     "temp_view",
     "view_page",
+    "view_pages",
     "view_path",
     "view_query",
-    "view_steps",
 ]
-
-#: a pager: yields operations (and is sent their results) and lists of items to hand out
-PageSteps = Generator[Any, Any, None]
 
 #: options whose values are JSON (keys of the view)
 JSON_OPTIONS = ("key", "keys", "startkey", "endkey", "start_key", "end_key")
@@ -165,8 +163,8 @@ def _same_key(a: Any, b: Any) -> bool:
     return type(a) is type(b) and dumps(a) == dumps(b)  # True == 1 in Python, not in views
 
 
-def view_steps(db: DbRef, name: str, batch: int, options: Mapping[str, Any]) -> PageSteps:
-    """The pages of ``iterview``: yields an operation, is sent its result, yields rows.
+def view_pages(db: DbRef, name: str, batch: int, options: Mapping[str, Any]) -> Job[None]:
+    """The rows of ``iterview``, one ``Emit`` per page (an operation: ops/io.py).
 
     Each page asks for ``batch + 1`` rows; the extra row starts the next page,
     by its key and doc id (``startkey_docid``), so duplicate keys across a page
@@ -188,8 +186,8 @@ def view_steps(db: DbRef, name: str, batch: int, options: Mapping[str, Any]) -> 
             page: dict[str, Any] = {**opts, "keys": keys[start : start + batch]}
             if remaining > 0:
                 page["limit"] = remaining
-            rows, _ = yield view_page(db, name, page)
-            yield rows
+            rows, _ = yield from view_page(db, name, page)
+            yield Emit(rows)
             remaining = max(remaining - len(rows), 0) if remaining > 0 else -1
         return
     base = {k: v for k, v in opts.items() if k not in _START_OPTIONS}
@@ -198,7 +196,7 @@ def view_steps(db: DbRef, name: str, batch: int, options: Mapping[str, Any]) -> 
     docid_ignored = False
     while remaining != 0:
         size = batch if remaining < 0 else min(batch, remaining)
-        rows, _ = yield view_page(db, name, {**current, "limit": size + 1})
+        rows, _ = yield from view_page(db, name, {**current, "limit": size + 1})
         while expect_id is not None and rows and rows[0].id != expect_id:
             # The server ignored startkey_docid, or skip did not land on the row:
             # look for it further on, then ask for the page that starts at it.
@@ -210,9 +208,9 @@ def view_steps(db: DbRef, name: str, batch: int, options: Mapping[str, Any]) -> 
             if found is None and len(rows) <= size:
                 return  # the row is gone (deleted meanwhile): nothing follows it
             current = {**current, "skip": skip + (len(rows) if found is None else found)}
-            rows, _ = yield view_page(db, name, {**current, "limit": size + 1})
+            rows, _ = yield from view_page(db, name, {**current, "limit": size + 1})
         out = rows[:size]
-        yield out
+        yield Emit(out)
         if remaining > 0:
             remaining -= len(out)
         if len(rows) <= size:
