@@ -7,7 +7,7 @@ under ``if TYPE_CHECKING:``. Then checks:
 1. no cycles: no module imports, directly or through others, a module that
    imports it back;
 2. operations (``corduroy.ops``) import neither the I/O layers of ``corduroy.http``,
-   the drivers (``drivers``, ``jobs``, ``connection``, ``cluster``, ``auth``) nor the
+   the drivers (``drivers``, ``driver_core``, ``jobs``, ``connection``, ``cluster``, ``auth``) nor the
    public classes (``couch``, ``database``, ``api``);
 3. ``corduroy.http`` imports nothing of corduroy but ``corduroy.errors`` (and
    itself).
@@ -34,6 +34,7 @@ OPS_MAY_NOT = (
     "corduroy.http.async_stream",
     "corduroy.http.wire",
     "corduroy.drivers",
+    "corduroy.driver_core",
     "corduroy.jobs",
     "corduroy.connection",
     "corduroy.cluster",

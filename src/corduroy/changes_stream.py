@@ -17,8 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .document import AttrDict
-from .drivers import drive_blocking, in_running_loop
-from .jobs import iterate_async
+from .drivers import drive_blocking, in_running_loop, iterate_async
 from .ops.changes import FeedState
 from .ops.feed import OneByOne, continuous
 from .ops.io import Job

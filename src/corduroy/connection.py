@@ -301,7 +301,7 @@ class Connection:
         """Remember a 401/403 that refused the Basic credentials themselves."""
         if not refuses_credentials(response):
             return  # a permission answer: the credentials are fine
-        from .drivers import error_for  # drivers import this module
+        from .driver_core import error_for  # the drivers import this module
 
         error = error_for(request, response, self, response.body)
         log.warning("the server refused the credentials of %r: %s", self.username, error)

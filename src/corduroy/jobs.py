@@ -1,74 +1,26 @@
-"""Long-running operations (those that ``Emit``), consumed three ways, on top of the drivers.
+"""Long-running operations (those that ``Emit``) delivered to callbacks: :class:`Background`.
 
-* ``for``: :func:`~corduroy.drivers.drive_blocking` itself (a generator of the
-  emitted items);
-* ``async for``: :func:`iterate_async`, which runs the operation with
-  :func:`~corduroy.drivers.run_async` in a task and hands each batch over when
-  the loop asks for more (so the operation is never ahead of its consumer);
-* callbacks: :class:`Background`, a task on the event loop of the thread
-  that made it, started when that loop runs, stopped from any thread.
-
-With :mod:`corduroy.drivers`, the only code that touches event loops.
+``for`` and ``async for`` over such an operation are the drivers' own
+(:func:`~corduroy.driver_core.drive_blocking`, :func:`~corduroy.driver_core.iterate_async`);
+a callback consumer gets a task on the event loop of the thread that made it,
+started when that loop runs and stopped from any thread. With the drivers, the
+only code that touches event loops.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .drivers import _callback_loop, run_async
+from .driver_core import run_async
+from .drivers import _callback_loop
 from .ops.io import Job
 
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["Background", "iterate_async"]
-
-
-class _Relay:
-    """Passes batches from the task running an operation to the ``async for`` loop."""
-
-    __slots__ = ("has", "items", "more")
-
-    def __init__(self) -> None:
-        self.items: deque[Any] = deque()
-        self.has: asyncio.Future[None] | None = None  # the loop waits for items
-        self.more: asyncio.Future[None] | None = None  # the operation waits for the loop
-
-    async def emit(self, items: list[Any]) -> None:
-        self.items.extend(items)
-        if self.has is not None and not self.has.done():
-            self.has.set_result(None)
-        self.more = asyncio.get_running_loop().create_future()
-        await self.more
-
-
-async def iterate_async(op: Job[Any], conn: Connection) -> AsyncGenerator[Any, None]:
-    """The items ``op`` emits, run on the running loop; its errors are raised here."""
-    relay = _Relay()
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(run_async(op, conn, emit=relay.emit))
-    try:
-        while True:
-            while relay.items:
-                yield relay.items.popleft()
-            more = relay.more
-            if more is not None and not more.done():
-                more.set_result(None)
-            if task.done():
-                task.result()  # raises the operation's error
-                return
-            relay.has = loop.create_future()
-            await asyncio.wait((task, relay.has), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not task.done():
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+__all__ = ["Background"]
 
 
 class Background:

@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from ..document import AttrDict
-from ..drivers import Callback, drive_blocking, in_running_loop
+from ..drivers import Callback, drive_blocking, in_running_loop, iterate_async
 from ..errors import InvalidInput
-from ..jobs import iterate_async
 from ..ops import mango
 from ..ops import views as ops
 from ..ops.io import Job

@@ -34,13 +34,13 @@ them fake responses, assert what they yield).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..http.messages import Request
 
-__all__ = ["NOW", "Close", "Emit", "Job", "Now", "Read", "Send", "Sleep", "Stopped"]
+__all__ = ["NOW", "Close", "Emit", "Job", "Now", "Read", "Send", "Sleep", "Stopped", "Streaming"]
 
 T = TypeVar("T")
 
@@ -94,6 +94,24 @@ class Emit:
     """Hand ``items`` to the consumer of a long-running operation."""
 
     items: list[Any]
+
+
+class Streaming:
+    """What an operation returns when the rest of its answer is read as the caller asks.
+
+    ``rest`` is an operation that emits the items (the chunks of a download);
+    the blocking driver returns ``blocking(iterator)`` over them, the asyncio
+    driver ``awaited(async_iterator)``: the call's result.
+    """
+
+    __slots__ = ("awaited", "blocking", "rest")
+
+    def __init__(
+        self, rest: Job[None], blocking: Callable[[Any], Any], awaited: Callable[[Any], Any]
+    ) -> None:
+        self.rest = rest
+        self.blocking = blocking
+        self.awaited = awaited
 
 
 class Stopped(Exception):
