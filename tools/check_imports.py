@@ -7,8 +7,8 @@ under ``if TYPE_CHECKING:``. Then checks:
 1. no cycles: no module imports, directly or through others, a module that
    imports it back;
 2. operations (``corduroy.ops``) import neither the I/O layers of ``corduroy.http``,
-   the drivers (``drivers``, ``driver_core``, ``jobs``, ``connection``, ``cluster``, ``auth``) nor the
-   public classes (``couch``, ``database``, ``api``);
+   the drivers (``drivers``, ``driver_core``, ``jobs``, ``connection``, ``cluster``,
+   ``auth``) nor the public classes (``couch``, ``database``, ``api``);
 3. ``corduroy.http`` imports nothing of corduroy but ``corduroy.errors`` (and
    itself).
 

@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CouchError, HTTPError
@@ -28,7 +28,7 @@ from .ops.io import Close, Emit, Job, Now, Read, Send, Sleep, Stopped, Streaming
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["drive_blocking", "iterate_async", "run_async", "run_blocking"]
+__all__ = ["AsyncItems", "drive_blocking", "iterate_async", "run_async", "run_blocking"]
 
 T = TypeVar("T")
 
@@ -92,15 +92,20 @@ def _send_blocking(
 
 
 def drive_blocking(
-    op: Job[T], conn: Connection, trace: _Trace | None = None, stop: Any = None
+    op: Job[T],
+    conn: Connection,
+    trace: _Trace | None = None,
+    stop: Any = None,
+    streams: list[Any] | None = None,
 ) -> Generator[Any, None, T]:
     """Run ``op`` with blocking I/O; yields the items it emits and returns its result.
 
     ``stop`` (a ``threading.Event``) ends the run from another thread: it is
     seen while sleeping and after each instruction, and thrown in as
-    :class:`~corduroy.ops.io.Stopped`.
+    :class:`~corduroy.ops.io.Stopped`. ``streams``: bodies ``op`` reads that it
+    got from elsewhere, closed with the ones it gets if it does not return.
     """
-    streams: list[Any] = []
+    streams = [] if streams is None else streams
     returned = False
     try:
         instr = next(op)
@@ -129,7 +134,7 @@ def drive_blocking(
             finished: T = result.finish_sync()
             return finished
         if isinstance(result, Streaming):
-            rest: T = result.blocking(drive_blocking(result.rest, conn))
+            rest: T = result.blocking(drive_blocking(result.rest, conn, streams=[result.body]))
             return rest
         return result
     except Stopped:
@@ -227,6 +232,7 @@ async def run_async(
     trace: _Trace | None = None,
     first: Request | None = None,
     emit: Callable[[list[Any]], Any] | None = None,
+    streams: list[Any] | None = None,
 ) -> T:
     """Run ``op`` to completion on the running event loop and return its result.
 
@@ -238,7 +244,7 @@ async def run_async(
     operation, which may still clean up before the cancellation goes on.
     """
     io: _AsyncIO | None = None
-    streams: list[Any] = []
+    streams = [] if streams is None else streams
     returned = False
     cancelled: asyncio.CancelledError | None = None
     try:
@@ -282,7 +288,7 @@ async def run_async(
             finished: T = await result.finish_async()
             return finished
         if isinstance(result, Streaming):
-            rest: T = result.awaited(iterate_async(result.rest, conn))
+            rest: T = result.awaited(iterate_async(result.rest, conn, [result.body]))
             return rest
         return result
     except Stopped:
@@ -316,27 +322,75 @@ class _Relay:
         await self.more
 
 
-async def iterate_async(op: Job[Any], conn: Connection) -> AsyncGenerator[Any, None]:
-    """The items ``op`` emits, run on the running loop; its errors are raised here."""
-    relay = _Relay()
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(run_async(op, conn, emit=relay.emit))
-    try:
-        while True:
-            while relay.items:
-                yield relay.items.popleft()
-            more = relay.more
-            if more is not None and not more.done():
-                more.set_result(None)
+class AsyncItems:
+    """``async for`` over the items an operation emits (:func:`iterate_async`).
+
+    The operation runs in a task from the first ``__anext__``, one batch ahead
+    of nobody: it goes on only when the loop asks for more. ``aclose()`` (or
+    the iterator's end, or dropping it) stops it and closes its bodies.
+    """
+
+    __slots__ = ("_conn", "_done", "_op", "_relay", "_streams", "_task")
+
+    def __init__(self, op: Job[Any], conn: Connection, streams: list[Any] | None) -> None:
+        self._op = op
+        self._conn = conn
+        self._streams = [] if streams is None else streams
+        self._relay = _Relay()
+        self._task: asyncio.Task[Any] | None = None
+        self._done = False
+
+    def __aiter__(self) -> AsyncItems:
+        return self
+
+    async def __anext__(self) -> Any:
+        relay = self._relay
+        if relay.items:
+            return relay.items.popleft()
+        if self._done:
+            raise StopAsyncIteration
+        loop = asyncio.get_running_loop()
+        task = self._task
+        if task is None:
+            run = run_async(self._op, self._conn, emit=relay.emit, streams=self._streams)
+            task = self._task = loop.create_task(run)
+        elif relay.more is not None and not relay.more.done():
+            relay.more.set_result(None)  # the operation goes on
+        while not relay.items:
             if task.done():
+                self._done = True
                 task.result()  # raises the operation's error
-                return
+                raise StopAsyncIteration
             relay.has = loop.create_future()
-            await asyncio.wait((task, relay.has), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not task.done():
+            try:
+                await asyncio.wait((task, relay.has), return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                await self.aclose()
+                raise
+        return relay.items.popleft()
+
+    async def aclose(self) -> None:
+        self._done = True
+        self._relay.items.clear()
+        task = self._task
+        if task is None:  # never started: nothing runs, but the bodies are open
+            self._op.close()
+            for stream in self._streams:
+                await stream.aclose()
+            self._streams.clear()
+        elif not task.done():
             task.cancel()
             try:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+
+    def __del__(self) -> None:
+        task = getattr(self, "_task", None)
+        if task is not None and not task.done():
+            task.cancel()  # dropped mid-way (a loop left with break): the run closes its bodies
+
+
+def iterate_async(op: Job[Any], conn: Connection, streams: list[Any] | None = None) -> AsyncItems:
+    """The items ``op`` emits, for ``async for``; its errors are raised there."""
+    return AsyncItems(op, conn, streams)

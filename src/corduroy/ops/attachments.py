@@ -7,7 +7,7 @@ get a correct attachment stub: saving that dict later keeps the attachment.
 
 Downloads send the caller's ``Accept`` (``*/*`` by default). With
 ``stream=True`` the body stays on the connection and the result is an
-iterator of chunks (see :class:`AttachmentDownload`). A ``start`` offset asks
+iterator of chunks read by the driver (see :func:`download`). A ``start`` offset asks
 for ``Range: bytes=start-``; when the server ignores it (pouchdb-server
 always, CouchDB for attachments it stores compressed) the skipped bytes are
 dropped on the client, so the result is the same either way.
@@ -22,6 +22,7 @@ import os
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
+    Generator,
     Iterable,
     Iterator,
     Mapping,
@@ -31,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..document import AttrDict, InlineData
 from ..errors import CouchError, InvalidInput
-from ..http.messages import AsyncBody, Body, Headers, Request, SyncBody
-from .base import Op, Streamed, query_string, validate_id
+from ..http.messages import Body, Headers, Request
+from .base import Op, query_string, validate_id
+from .io import Close, Emit, Job, Read, Streaming
 
 if TYPE_CHECKING:
     from .documents import DbRef
@@ -41,10 +43,10 @@ __all__ = [
     "CHUNK_SIZE",
     "AsyncAttachmentChunks",
     "AttachmentChunks",
-    "AttachmentDownload",
     "Upload",
     "decode_inline",
     "delete_attachment",
+    "download",
     "get_attachment",
     "guess_type",
     "prepare_upload",
@@ -216,10 +218,9 @@ class AttachmentChunks(Iterator[bytes]):
     block) ends the download early.
     """
 
-    def __init__(self, body: SyncBody, headers: Headers, skip: int = 0) -> None:
+    def __init__(self, chunks: Generator[bytes, None, None], headers: Headers) -> None:
         self.headers = headers
-        self._body: SyncBody | None = body
-        self._skip = skip
+        self._chunks: Generator[bytes, None, None] | None = chunks  # the blocking driver's
 
     @property
     def content_type(self) -> str:
@@ -229,27 +230,22 @@ class AttachmentChunks(Iterator[bytes]):
         return self
 
     def __next__(self) -> bytes:
-        while self._body is not None:
-            data = self._body.read(CHUNK_SIZE)
-            if not data:
-                self.close()
-                break
-            if self._skip:
-                dropped = min(self._skip, len(data))
-                self._skip -= dropped
-                data = data[dropped:]
-            if data:
-                return data
-        raise StopIteration
+        if self._chunks is None:
+            raise StopIteration
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self._chunks = None
+            raise
 
     def read(self) -> bytes:
         """Everything not read yet."""
         return b"".join(self)
 
     def close(self) -> None:
-        body, self._body = self._body, None
-        if body is not None:
-            body.close()
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            chunks.close()  # the driver lets the body go
 
     def __enter__(self) -> AttachmentChunks:
         return self
@@ -261,7 +257,7 @@ class AttachmentChunks(Iterator[bytes]):
         self.close()
 
     def __repr__(self) -> str:
-        closed = "" if self._body is not None else " closed"
+        closed = "" if self._chunks is not None else " closed"
         return f"<AttachmentChunks {self.content_type or '?'}{closed}>"
 
 
@@ -272,10 +268,9 @@ class AsyncAttachmentChunks(AsyncIterator[bytes]):
     aclose()`` (or leaving an ``async with`` block) ends the download early.
     """
 
-    def __init__(self, body: AsyncBody, headers: Headers, skip: int = 0) -> None:
+    def __init__(self, chunks: Any, headers: Headers) -> None:
         self.headers = headers
-        self._body: AsyncBody | None = body
-        self._skip = skip
+        self._chunks: Any = chunks  # the asyncio driver's async iterator
 
     @property
     def content_type(self) -> str:
@@ -285,27 +280,24 @@ class AsyncAttachmentChunks(AsyncIterator[bytes]):
         return self
 
     async def __anext__(self) -> bytes:
-        while self._body is not None:
-            data = await self._body.read(CHUNK_SIZE)
-            if not data:
-                await self.aclose()
-                break
-            if self._skip:
-                dropped = min(self._skip, len(data))
-                self._skip -= dropped
-                data = data[dropped:]
-            if data:
-                return data
-        raise StopAsyncIteration
+        if self._chunks is None:
+            raise StopAsyncIteration
+        try:
+            data = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._chunks = None
+            raise
+        assert isinstance(data, bytes)
+        return data
 
     async def read(self) -> bytes:
         """Everything not read yet."""
         return b"".join([chunk async for chunk in self])
 
     async def aclose(self) -> None:
-        body, self._body = self._body, None
-        if body is not None:
-            await body.aclose()
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            await chunks.aclose()
 
     async def __aenter__(self) -> AsyncAttachmentChunks:
         return self
@@ -314,38 +306,32 @@ class AsyncAttachmentChunks(AsyncIterator[bytes]):
         await self.aclose()
 
     def __repr__(self) -> str:
-        closed = "" if self._body is not None else " closed"
+        closed = "" if self._chunks is not None else " closed"
         return f"<AsyncAttachmentChunks {self.content_type or '?'}{closed}>"
 
 
-class AttachmentDownload(Streamed):
-    """The result of ``get_attachment(..., stream=True)`` before a driver finishes it.
+def download(body: Any, skip: int = 0) -> Job[None]:
+    """The chunks of a streamed download, one ``Emit`` each, the first ``skip`` bytes dropped."""
+    while True:
+        data = yield Read(body, CHUNK_SIZE)
+        if not data:
+            yield Close(body)  # at its end a body lets its connection go: this only says so
+            return
+        if skip:
+            dropped = min(skip, len(data))
+            skip -= dropped
+            data = data[dropped:]
+        if data:
+            yield Emit([data])
 
-    The blocking driver turns it into :class:`AttachmentChunks`, the asyncio
-    driver into :class:`AsyncAttachmentChunks`.
-    """
 
-    def __init__(
-        self, body: Any, headers: Headers, skip: int = 0, error: CouchError | None = None
-    ) -> None:
-        self.body = body
-        self.headers = headers
-        self.skip = skip
-        self.error = error  # raised after the body is closed (an op cannot await aclose)
-
-    def finish_sync(self) -> AttachmentChunks:
-        chunks = AttachmentChunks(self.body, self.headers, self.skip)
-        if self.error is not None:
-            chunks.close()
-            raise self.error
-        return chunks
-
-    async def finish_async(self) -> AsyncAttachmentChunks:
-        chunks = AsyncAttachmentChunks(self.body, self.headers, self.skip)
-        if self.error is not None:
-            await chunks.aclose()
-            raise self.error
-        return chunks
+def _streaming(body: Any, headers: Headers, skip: int = 0) -> Streaming:
+    return Streaming(
+        download(body, skip),
+        body,
+        lambda chunks: AttachmentChunks(chunks, headers),
+        lambda chunks: AsyncAttachmentChunks(chunks, headers),
+    )
 
 
 def _range_skip(status: int, headers: Mapping[str, str], start: int) -> int:
@@ -371,8 +357,9 @@ def get_attachment(
     start: int | None = None,
     rev: str | None = None,
     accept: str = "*/*",
-) -> Op[Any]:
-    """``GET /db/doc/name``: the attachment's bytes, or an ``AttachmentDownload``.
+) -> Job[Any]:
+    """``GET /db/doc/name``: the attachment's bytes, or (``stream=True``) its chunks as the
+    caller reads them (``AttachmentChunks``, or ``AsyncAttachmentChunks`` when awaited).
 
     ``start`` resumes a download at that byte offset.
     """
@@ -388,13 +375,13 @@ def get_attachment(
     )
     try:
         skip = _range_skip(response.status, response.headers, start or 0)
-    except CouchError as exc:
-        if not stream:
-            raise
-        return AttachmentDownload(response.stream, response.headers, error=exc)
+    except CouchError:
+        if stream:
+            yield Close(response.stream)
+        raise
     if not stream:
         return response.body[skip:] if skip else response.body
-    return AttachmentDownload(response.stream, response.headers, skip)
+    return _streaming(response.stream, response.headers, skip)
 
 
 def decode_inline(doc: Mapping[str, Any]) -> None:

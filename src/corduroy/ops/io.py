@@ -99,17 +99,23 @@ class Emit:
 class Streaming:
     """What an operation returns when the rest of its answer is read as the caller asks.
 
-    ``rest`` is an operation that emits the items (the chunks of a download);
-    the blocking driver returns ``blocking(iterator)`` over them, the asyncio
-    driver ``awaited(async_iterator)``: the call's result.
+    ``rest`` is an operation that emits the items (the chunks of a download)
+    read from ``body``; the blocking driver returns ``blocking(iterator)`` over
+    them, the asyncio driver ``awaited(async_iterator)``: the call's result.
+    Closing the iterator before its end closes ``body``.
     """
 
-    __slots__ = ("awaited", "blocking", "rest")
+    __slots__ = ("awaited", "blocking", "body", "rest")
 
     def __init__(
-        self, rest: Job[None], blocking: Callable[[Any], Any], awaited: Callable[[Any], Any]
+        self,
+        rest: Job[None],
+        body: Any,
+        blocking: Callable[[Any], Any],
+        awaited: Callable[[Any], Any],
     ) -> None:
         self.rest = rest
+        self.body = body
         self.blocking = blocking
         self.awaited = awaited
 
