@@ -16,9 +16,9 @@ import logging
 import ssl
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .auth import SESSION_CHECK, Auth, AuthState, BasicAuth
@@ -28,6 +28,7 @@ from .http.config import HTTPConfig, retries_enabled
 from .http.messages import Request, Response, error_from
 from .http.retry import NO_RETRY
 from .lockout import Refusal, refuses_credentials
+from .ops.io import Close, Read
 from .ops.replication import ServerTraits
 
 if TYPE_CHECKING:
@@ -46,6 +47,18 @@ log = logging.getLogger("corduroy.connection")
 
 #: probes of a down node give up quickly
 PROBE_TIMEOUT = 2.0
+
+
+class _Renew(NamedTuple):
+    """Renew the session or token, unless done since generation ``seen``."""
+
+    seen: int
+
+
+class _Token(NamedTuple):
+    """Call the token supplier (awaiting what it returns, in async code)."""
+
+    supplier: Callable[[], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,43 +266,149 @@ class Connection:
         )
         return transport
 
-    # -- blocking -------------------------------------------------------------------------
+    # -- sending: one code path (_exchange, _renewal), run blocking or on the loop ------------
 
     def send(self, request: Request) -> Response:
         """Send ``request`` and wait for the answer (blocking)."""
+        if self._state is None and not self._basic:  # no credentials to look after
+            return self._route(request)
+        response: Response = self._run(self._exchange(request))
+        return response
+
+    async def send_async(self, request: Request) -> Response:
+        """Send ``request`` on the running event loop."""
+        if self._state is None and not self._basic:
+            return await self._route_async(request)
+        response: Response = await self._run_async(self._exchange(request))
+        return response
+
+    def _exchange(self, request: Request) -> Generator[Any, Any, Response]:
+        """Send ``request`` with the credentials, renewing the session or token as needed.
+
+        Yields what is to be done: a ``Request`` to route, a ``Read`` of a whole
+        body, a ``Close``, a :class:`_Renew` (run :meth:`_renewal` under the
+        login lock). ``_run`` and ``_run_async`` do it.
+        """
         state = self._state
-        if state is None:
-            if not self._basic:
-                return self._route(request)
+        response: Response
+        if state is None:  # Basic credentials: remember a refusal of them
             self._hold_back()
-            response = self._route(request)
+            response = yield request
             if response.status in (401, 403):
                 if response.stream is not None:
-                    response = Response(response.status, response.headers, response.stream.read())
+                    body = yield Read(response.stream, -1)
+                    response = Response(response.status, response.headers, body)
                 self._note_refusal(request, response)
             return response
         if state.needs_renewal():
-            self._renew(state.generation)
+            yield _Renew(state.generation)
         prepared, generation = state.prepare(request)
-        response = self._route(prepared)
+        response = yield prepared
         state.observe(response)
         retry = state.should_retry(prepared, response)
         if not retry and state.check_session(prepared, response):
             if response.stream is not None:  # keep the 401 whole: it may be the answer
-                response = Response(response.status, response.headers, response.stream.read())
+                body = yield Read(response.stream, -1)
+                response = Response(response.status, response.headers, body)
             check, _ = state.prepare(SESSION_CHECK)
-            answer = self._route(check)
+            answer = yield check
             state.observe(answer)
             retry = _session_gone(state, check, answer)
         if retry:
             if response.stream is not None:
-                response.stream.close()
+                yield Close(response.stream)
             state.invalidate(generation)
-            self._renew(generation)
+            yield _Renew(generation)
             prepared, _ = state.prepare(request)
-            response = self._route(prepared)
+            response = yield prepared
             state.observe(response)
         return response
+
+    def _renewal(self, seen: int) -> Generator[Any, Any, None]:
+        """Log in again, or ask the token supplier (yields a login ``Request`` or a
+        :class:`_Token`); runs under the login lock."""
+        state = self._state
+        assert state is not None
+        if state.generation != seen and not state.needs_renewal():
+            return  # another thread or task renewed meanwhile
+        refused = state.refusal()
+        if refused is not None:
+            if state.still_valid():
+                return  # keep using the session the server still honours
+            raise refused
+        login = state.login_request()
+        if login is not None:
+            log.debug("logging in as %r", self.username)
+            response = yield login
+            self._accept_login(login, response)
+        else:
+            supplier = getattr(state.auth, "supplier", None)
+            assert supplier is not None
+            token = yield _Token(supplier)
+            state.accept_token(token)
+
+    def _run(self, steps: Generator[Any, Any, Any]) -> Any:
+        """Carry out ``steps`` (``_exchange``, ``_renewal``) with blocking I/O."""
+        value: Any = None
+        try:
+            while True:
+                instr = steps.send(value)
+                kind = type(instr)
+                if kind is Request:
+                    value = self._route(instr)
+                elif kind is Read:
+                    value = instr.body.read(instr.size)
+                elif kind is Close:
+                    value = instr.body.close()
+                elif kind is _Renew:
+                    with self._login_lock:
+                        value = self._run(self._renewal(instr.seen))
+                else:
+                    value = instr.supplier()
+                    if inspect.isawaitable(value):
+                        if inspect.iscoroutine(value):
+                            value.close()
+                        raise InvalidInput(
+                            "the token supplier returned an awaitable in blocking code; "
+                            "give a plain function, or call from async code"
+                        )
+        except StopIteration as end:
+            return end.value
+        finally:
+            steps.close()
+
+    async def _run_async(self, steps: Generator[Any, Any, Any]) -> Any:
+        """Carry out ``steps`` (``_exchange``, ``_renewal``) on the running loop."""
+        value: Any = None
+        try:
+            while True:
+                instr = steps.send(value)
+                kind = type(instr)
+                if kind is Request:
+                    value = await self._route_async(instr)
+                elif kind is Read:
+                    value = await instr.body.read(instr.size)
+                elif kind is Close:
+                    value = await instr.body.aclose()
+                elif kind is _Renew:
+                    async with self._login_lock_async():
+                        value = await self._run_async(self._renewal(instr.seen))
+                else:
+                    value = instr.supplier()
+                    if inspect.isawaitable(value):
+                        value = await value
+        except StopIteration as end:
+            return end.value
+        finally:
+            steps.close()
+
+    def _login_lock_async(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self._lock:  # never held across an await
+            lock = self._async_login_locks.get(loop)
+            if lock is None:
+                lock = self._async_login_locks[loop] = asyncio.Lock()
+        return lock
 
     def _hold_back(self) -> None:
         """Raise the refusal of these Basic credentials again while it holds."""
@@ -306,35 +425,6 @@ class Connection:
         error = error_for(request, response, self, response.body)
         log.warning("the server refused the credentials of %r: %s", self.username, error)
         self._refused.hold(error)
-
-    def _renew(self, seen: int) -> None:
-        state = self._state
-        assert state is not None
-        with self._login_lock:
-            if state.generation != seen and not state.needs_renewal():
-                return  # another thread renewed meanwhile
-            refused = state.refusal()
-            if refused is not None:
-                if state.still_valid():
-                    return  # keep using the session the server still honours
-                raise refused
-            login = state.login_request()
-            if login is not None:
-                log.debug("logging in as %r", self.username)
-                response = self._route(login)
-                self._accept_login(login, response)
-            else:
-                supplier = getattr(state.auth, "supplier", None)
-                assert supplier is not None
-                token = supplier()
-                if inspect.isawaitable(token):
-                    if inspect.iscoroutine(token):
-                        token.close()
-                    raise InvalidInput(
-                        "the token supplier returned an awaitable in blocking code; "
-                        "give a plain function, or call from async code"
-                    )
-                state.accept_token(token)
 
     def _accept_login(self, login: Request, response: Response) -> None:
         state = self._state
@@ -368,78 +458,6 @@ class Connection:
         except ConnectionDropped as exc:
             exc.may_resend = retries_enabled(self.config)
             raise
-
-    # -- asyncio --------------------------------------------------------------------------
-
-    async def send_async(self, request: Request) -> Response:
-        """Send ``request`` on the running event loop."""
-        state = self._state
-        if state is None:
-            if not self._basic:
-                return await self._route_async(request)
-            self._hold_back()
-            response = await self._route_async(request)
-            if response.status in (401, 403):
-                if response.stream is not None:
-                    body = await response.stream.read()
-                    response = Response(response.status, response.headers, body)
-                self._note_refusal(request, response)
-            return response
-        if state.needs_renewal():
-            await self._renew_async(state.generation)
-        prepared, generation = state.prepare(request)
-        response = await self._route_async(prepared)
-        state.observe(response)
-        retry = state.should_retry(prepared, response)
-        if not retry and state.check_session(prepared, response):
-            if response.stream is not None:  # keep the 401 whole: it may be the answer
-                body = await response.stream.read()
-                response = Response(response.status, response.headers, body)
-            check, _ = state.prepare(SESSION_CHECK)
-            answer = await self._route_async(check)
-            state.observe(answer)
-            retry = _session_gone(state, check, answer)
-        if retry:
-            if response.stream is not None:
-                await response.stream.aclose()
-            state.invalidate(generation)
-            await self._renew_async(generation)
-            prepared, _ = state.prepare(request)
-            response = await self._route_async(prepared)
-            state.observe(response)
-        return response
-
-    def _login_lock_async(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        with self._lock:  # never held across an await
-            lock = self._async_login_locks.get(loop)
-            if lock is None:
-                lock = self._async_login_locks[loop] = asyncio.Lock()
-        return lock
-
-    async def _renew_async(self, seen: int) -> None:
-        state = self._state
-        assert state is not None
-        async with self._login_lock_async():
-            if state.generation != seen and not state.needs_renewal():
-                return  # another task renewed meanwhile
-            refused = state.refusal()
-            if refused is not None:
-                if state.still_valid():
-                    return  # keep using the session the server still honours
-                raise refused
-            login = state.login_request()
-            if login is not None:
-                log.debug("logging in as %r", self.username)
-                response = await self._route_async(login)
-                self._accept_login(login, response)
-            else:
-                supplier = getattr(state.auth, "supplier", None)
-                assert supplier is not None
-                token = supplier()
-                if inspect.isawaitable(token):
-                    token = await token
-                state.accept_token(token)
 
     async def _route_async(self, request: Request) -> Response:
         cluster = self._cluster

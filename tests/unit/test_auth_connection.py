@@ -393,3 +393,25 @@ def test_a_valid_session_is_kept_when_renewing_it_hits_the_lockout():
     with pytest.raises(AccountLocked):
         conn.send(Request("GET", "/_all_dbs"))
     assert len([r for r in node.seen if r.method == "POST"]) == 2
+
+
+def test_the_exchange_by_hand_checks_the_session_renews_once_and_sends_again():
+    """The one code path both conventions run: what it asks for, answered by hand."""
+    from corduroy.connection import _Renew
+
+    conn = session_connection(FakeNode())
+    steps = conn._exchange(Request("GET", "/db"))
+    assert next(steps) == _Renew(0)  # no session yet
+    renewal = conn._renewal(0)
+    login = next(renewal)
+    assert (login.method, login.path) == ("POST", "/_session")
+    with pytest.raises(StopIteration):
+        renewal.send(response(200, {"ok": True}, ("AuthSession=c1; Max-Age=600; Path=/",)))
+    sent = steps.send(None)
+    assert sent.path == "/db" and sent.header("Cookie") == "AuthSession=c1"
+    unauthorized = {"error": "unauthorized", "reason": "x"}
+    check = steps.send(response(401, unauthorized))
+    assert (check.method, check.path) == ("GET", "/_session")
+    renew = steps.send(response(200, {"ok": True, "userCtx": {"name": None, "roles": []}}))
+    assert isinstance(renew, _Renew)  # the server forgot the session: log in again
+    assert renew.seen == 1
