@@ -47,6 +47,14 @@ def error_for(request: Request, response: Response, conn: Connection, body: byte
     return error_from(request, response, conn.url_for(request), body)
 
 
+def _drop(streams: list[Any], body: Any) -> None:
+    """Forget a body the operation closed itself (a feed reconnecting for days)."""
+    for index, stream in enumerate(streams):
+        if stream is body:
+            del streams[index]
+            return
+
+
 def _close_all(streams: list[Any]) -> None:
     for stream in streams:
         stream.close()
@@ -56,8 +64,6 @@ def _do_blocking(
     instr: Any, conn: Connection, trace: _Trace | None, streams: list[Any], stop: Any
 ) -> Any:
     """Carry out one instruction other than a plain ``Request`` or ``Emit`` (ops/io.py)."""
-    if type(instr) is Read:
-        return instr.body.read(instr.size)  # ``wait`` is not honoured: bytes come, or the end
     if type(instr) is Send:
         with call_options(retry=instr.retry):
             return _send_blocking(instr.request, conn, trace, streams)
@@ -71,6 +77,7 @@ def _do_blocking(
     if type(instr) is Now:
         return time.monotonic()
     if type(instr) is Close:
+        _drop(streams, instr.body)
         instr.body.close()
         return None
     raise TypeError(f"an operation yielded {instr!r}, which is no instruction")
@@ -115,6 +122,8 @@ def drive_blocking(
             try:
                 if type(instr) is Request:  # the common case first
                     value = _send_blocking(instr, conn, trace, streams)
+                elif type(instr) is Read:
+                    value = instr.body.read(instr.size)  # ``wait`` is not honoured: bytes come
                 elif type(instr) is Emit:
                     yield from instr.items
                 else:
@@ -195,6 +204,7 @@ class _AsyncIO:
             return time.monotonic()
         if type(instr) is Close:
             self.forget(instr.body)
+            _drop(self.streams, instr.body)
             await instr.body.aclose()
             return None
         raise TypeError(f"an operation yielded {instr!r}, which is no instruction")
@@ -230,7 +240,7 @@ async def run_async(
     op: Job[T],
     conn: Connection,
     trace: _Trace | None = None,
-    first: Request | None = None,
+    first: Any = None,
     emit: Callable[[list[Any]], Any] | None = None,
     streams: list[Any] | None = None,
 ) -> T:
@@ -255,6 +265,8 @@ async def run_async(
             try:
                 if type(instr) is Request:  # the common case first
                     value = await _send_async(instr, conn, trace, streams)
+                elif type(instr) is Read and instr.wait is None and (io is None or not io.pending):
+                    value = await instr.body.read(instr.size)  # the common read: no timer
                 elif type(instr) is Emit:
                     if emit is None:
                         raise TypeError("this operation hands out items: use async for")

@@ -116,11 +116,9 @@ class RequestReplica:
 
     __slots__ = ("_conn", "_done", "_request", "method")
 
-    def __init__(
-        self, request: Request | None, conn: Connection, done: asyncio.Future[None]
-    ) -> None:
-        if request is None:  # the call was answered without a request (e.g. ``get([])``)
-            request = Request("", "")
+    def __init__(self, request: Any, conn: Connection, done: asyncio.Future[None]) -> None:
+        if not isinstance(request, Request):  # a Send, or no request at all (``get([])``)
+            request = getattr(request, "request", None) or Request("", "")
         self.method = request.method
         self._request = request  # url, headers and body are made when first read
         self._conn = conn
@@ -177,7 +175,7 @@ def _start_callback(
 ) -> RequestReplica:
     loop = _callback_loop()
     trace = _Trace()
-    first: Request | None
+    first: Any
     try:
         first = next(op)  # pure: builds the request, may refuse bad input before any I/O
     except StopIteration as stop:  # no request needed: still deliver through the callback

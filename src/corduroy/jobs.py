@@ -61,7 +61,7 @@ class Background:
         if self.running:
             return
         if self._task is not None and not self._task.done():
-            raise RuntimeError("still stopping: `await feed.wait()` first")
+            raise RuntimeError("the feed is still stopping: `await feed.wait()` first")
         self._halted = False
         self._finished = self.loop.create_future()
         self._start = self.loop.call_soon(self._begin)
