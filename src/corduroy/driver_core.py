@@ -327,6 +327,8 @@ class _Relay:
         self.more: asyncio.Future[None] | None = None  # the operation waits for the loop
 
     async def emit(self, items: list[Any]) -> None:
+        if not items:  # nothing to hand over (an empty last page): go on
+            return
         self.items.extend(items)
         if self.has is not None and not self.has.done():
             self.has.set_result(None)

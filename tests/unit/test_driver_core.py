@@ -177,3 +177,16 @@ def test_blocking_sleep_ends_early_when_another_thread_stops_the_run() -> None:
     assert next(run) == "first"
     threading.Timer(0.01, stop.set).start()
     assert list(run) == []
+
+
+def test_an_empty_emit_does_not_wait_for_the_loop() -> None:
+    def op() -> Job[None]:
+        yield Emit([1])
+        yield Emit([])
+        yield Emit([2])
+        yield Emit([])
+
+    async def main() -> list[int]:
+        return [item async for item in iterate_async(op(), Conn(Body([])))]  # type: ignore[arg-type]
+
+    assert asyncio.run(main()) == [1, 2]
