@@ -135,3 +135,17 @@ def test_checkpoints_save_every_n_and_when_stopped() -> None:
         drive(op, answer)
     assert saved == ["2-x", "3-x"]
     assert delivery.handled_seq == "3-x"
+
+
+def test_a_couch_error_of_the_handler_ends_the_follower_and_is_not_retried() -> None:
+    delivery = Checkpoints(DB, "ix", every=100, interval=60.0)
+    op = continuous(state(), None, delivery)
+    next(op)  # the checkpoint's GET
+    op.send(Response(200, Headers(), b'{"seq": null, "_rev": "0-1"}'))  # Now
+    op.send(0.0)  # the Send
+    op.send(streamed())  # the Read
+    assert ids(op.send(line(1))) == ["d1"]
+    failure = ConnectionDropped("the handler's own request")
+    assert isinstance(op.throw(failure), Now)  # the checkpoint is saved on the way out
+    with pytest.raises(ConnectionDropped):
+        op.send(0.0)

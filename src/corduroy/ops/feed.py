@@ -42,6 +42,16 @@ READ_SIZE = 65536
 class OneByOne:
     """Hands out one change per ``Emit`` (the iterators)."""
 
+    #: what the consumer raised when handed changes (it ends the feed, even a CouchError)
+    consumer_error: BaseException | None = None
+
+    def emit(self, changes: list[Any]) -> Job[None]:
+        try:
+            yield Emit(changes)
+        except Exception as exc:
+            self.consumer_error = exc
+            raise
+
     def start(self, state: FeedState) -> Job[None]:
         return
         yield  # a generator that does nothing
@@ -50,7 +60,7 @@ class OneByOne:
         """Hand out what is queued; returns how long the next read may wait (``None``: as
         long as it takes)."""
         while state.queue:
-            yield Emit(state.take(1))
+            yield from self.emit(state.take(1))
         return None
 
     def pause(self, state: FeedState, seconds: float) -> Job[None]:
@@ -123,7 +133,7 @@ class Checkpoints(OneByOne):
     def deliver(self, state: FeedState) -> Job[float | None]:
         while state.queue:
             change = state.take(1)[0]
-            yield Emit([change])  # what the handler raises comes back here, and ends the feed
+            yield from self.emit([change])  # what the handler raises ends the feed
             if change.get("seq") is not None:
                 self.handled_seq = change["seq"]
             self.unsaved += 1
@@ -183,6 +193,8 @@ def continuous(state: FeedState, traits: ServerTraits | None, delivery: OneByOne
                 if not state.finished:
                     raise ConnectionDropped("the server ended the feed")
             except CouchError as exc:
+                if exc is delivery.consumer_error:  # the handler's own call failed
+                    raise
                 if body is not None:
                     state.disconnected()
                     yield Close(body)
