@@ -130,8 +130,10 @@ def drive_blocking(
                     value = _do_blocking(instr, conn, trace, streams, stop)
             except (CouchError, Stopped) as exc:
                 failure = exc
-            if stop is not None and failure is None and stop.is_set():
-                failure = Stopped()
+            if stop is not None and stop.is_set():
+                stop = None  # thrown in once: the operation may clean up, then ends
+                if failure is None:
+                    failure = Stopped()
             if failure is not None:
                 instr = op.throw(failure)
             else:
