@@ -325,17 +325,21 @@ class _Relay:
 
     def __init__(self) -> None:
         self.items: deque[Any] = deque()
-        self.has: asyncio.Future[None] | None = None  # the loop waits for items
+        self.has: asyncio.Future[None] | None = None  # the loop waits: items, or the end
         self.more: asyncio.Future[None] | None = None  # the operation waits for the loop
+
+    def wake(self, *_: Any) -> None:
+        has = self.has
+        if has is not None and not has.done():
+            has.set_result(None)
 
     async def emit(self, items: list[Any]) -> None:
         if not items:  # nothing to hand over (an empty last page): go on
             return
         self.items.extend(items)
-        if self.has is not None and not self.has.done():
-            self.has.set_result(None)
-        self.more = asyncio.get_running_loop().create_future()
-        await self.more
+        self.wake()
+        more = self.more = asyncio.get_running_loop().create_future()
+        await more
 
 
 class AsyncItems:
@@ -370,6 +374,7 @@ class AsyncItems:
         if task is None:
             run = run_async(self._op, self._conn, emit=relay.emit, streams=self._streams)
             task = self._task = loop.create_task(run)
+            task.add_done_callback(relay.wake)
         elif relay.more is not None and not relay.more.done():
             relay.more.set_result(None)  # the operation goes on
         while not relay.items:
@@ -377,9 +382,9 @@ class AsyncItems:
                 self._done = True
                 task.result()  # raises the operation's error
                 raise StopAsyncIteration
-            relay.has = loop.create_future()
+            has = relay.has = loop.create_future()
             try:
-                await asyncio.wait((task, relay.has), return_when=asyncio.FIRST_COMPLETED)
+                await has
             except asyncio.CancelledError:
                 await self.aclose()
                 raise

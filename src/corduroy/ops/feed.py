@@ -60,7 +60,7 @@ class OneByOne:
         """Hand out what is queued; returns how long the next read may wait (``None``: as
         long as it takes)."""
         while state.queue:
-            yield from self.emit(state.take(1))
+            yield Emit(state.take(1))  # an iterator's loop raises nothing into the feed
         return None
 
     def pause(self, state: FeedState, seconds: float) -> Job[None]:
@@ -178,8 +178,9 @@ def continuous(state: FeedState, traits: ServerTraits | None, delivery: OneByOne
                 body = response.stream
                 state.connected()
                 wait: float | None = None
+                read = Read(body, READ_SIZE)
                 while body is not None:
-                    data = yield Read(body, READ_SIZE, wait)
+                    data = yield read if wait is None else Read(body, READ_SIZE, wait)
                     if data:
                         state.receive(data)
                     ended = data == b"" or state.finished or state.server_ended

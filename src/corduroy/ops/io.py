@@ -48,7 +48,7 @@ T = TypeVar("T")
 Job = Generator[Any, Any, T]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     """Send ``request``; ``retry=False`` turns the transport's retries off for it."""
 
@@ -56,7 +56,7 @@ class Send:
     retry: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Read:
     """Read up to ``size`` bytes of ``body`` (a ``Response.stream``).
 
@@ -70,26 +70,26 @@ class Read:
     wait: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Close:
     """Let a streamed body go before its end."""
 
     body: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sleep:
     """Wait ``seconds``."""
 
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Now:
     """Ask the driver's monotonic clock (seconds)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Emit:
     """Hand ``items`` to the consumer of a long-running operation."""
 
