@@ -318,98 +318,80 @@ async def run_async(
                 await stream.aclose()
 
 
-class _Relay:
-    """Passes batches from the task running an operation to the ``async for`` loop."""
-
-    __slots__ = ("has", "items", "more")
-
-    def __init__(self) -> None:
-        self.items: deque[Any] = deque()
-        self.has: asyncio.Future[None] | None = None  # the loop waits: items, or the end
-        self.more: asyncio.Future[None] | None = None  # the operation waits for the loop
-
-    def wake(self, *_: Any) -> None:
-        has = self.has
-        if has is not None and not has.done():
-            has.set_result(None)
-
-    async def emit(self, items: list[Any]) -> None:
-        if not items:  # nothing to hand over (an empty last page): go on
-            return
-        self.items.extend(items)
-        self.wake()
-        more = self.more = asyncio.get_running_loop().create_future()
-        await more
-
-
 class AsyncItems:
     """``async for`` over the items an operation emits (:func:`iterate_async`).
 
-    The operation runs in a task from the first ``__anext__``, one batch ahead
-    of nobody: it goes on only when the loop asks for more. ``aclose()`` (or
-    the iterator's end, or dropping it) stops it and closes its bodies.
+    The asyncio driver in the shape of an async iterator: each ``__anext__``
+    runs the operation in the caller's task up to its next ``Emit``, so it
+    never runs ahead of the loop. The instructions are carried out as by
+    :func:`run_async`. ``aclose()`` stops it and closes its bodies.
     """
 
-    __slots__ = ("_conn", "_done", "_op", "_relay", "_streams", "_task")
+    __slots__ = ("_conn", "_done", "_io", "_items", "_op", "_started")
 
     def __init__(self, op: Job[Any], conn: Connection, streams: list[Any] | None) -> None:
         self._op = op
         self._conn = conn
-        self._streams = [] if streams is None else streams
-        self._relay = _Relay()
-        self._task: asyncio.Task[Any] | None = None
+        self._io = _AsyncIO()
+        if streams is not None:
+            self._io.streams = streams
+        self._items: deque[Any] = deque()
+        self._started = False
         self._done = False
 
     def __aiter__(self) -> AsyncItems:
         return self
 
     async def __anext__(self) -> Any:
-        relay = self._relay
-        if relay.items:
-            return relay.items.popleft()
+        items = self._items
+        if items:
+            return items.popleft()
         if self._done:
             raise StopAsyncIteration
-        loop = asyncio.get_running_loop()
-        task = self._task
-        if task is None:
-            run = run_async(self._op, self._conn, emit=relay.emit, streams=self._streams)
-            task = self._task = loop.create_task(run)
-            task.add_done_callback(relay.wake)
-        elif relay.more is not None and not relay.more.done():
-            relay.more.set_result(None)  # the operation goes on
-        while not relay.items:
-            if task.done():
-                self._done = True
-                task.result()  # raises the operation's error
-                raise StopAsyncIteration
-            has = relay.has = loop.create_future()
-            try:
-                await has
-            except asyncio.CancelledError:
-                await self.aclose()
-                raise
-        return relay.items.popleft()
+        op, conn, io = self._op, self._conn, self._io
+        try:
+            if self._started:
+                instr = op.send(None)  # the last Emit was taken
+            else:
+                self._started = True
+                instr = next(op)
+            while True:
+                if type(instr) is Emit:
+                    if instr.items:
+                        items.extend(instr.items)
+                        return items.popleft()
+                    instr = op.send(None)
+                    continue
+                failure: BaseException | None = None
+                value: Any = None
+                try:
+                    if type(instr) is Request:
+                        value = await _send_async(instr, conn, None, io.streams)
+                    elif type(instr) is Read and instr.wait is None and not io.pending:
+                        value = await instr.body.read(instr.size)
+                    else:
+                        value = await io.do(instr, conn, None)
+                except CouchError as exc:
+                    failure = exc
+                if failure is not None:
+                    instr = op.throw(failure)
+                else:
+                    instr = op.send(value)
+        except StopIteration:
+            self._done = True
+            await io.close(False)
+            raise StopAsyncIteration from None
+        except BaseException:
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
+        """Stop the operation and close the bodies it holds."""
         self._done = True
-        self._relay.items.clear()
-        task = self._task
-        if task is None:  # never started: nothing runs, but the bodies are open
-            self._op.close()
-            for stream in self._streams:
-                await stream.aclose()
-            self._streams.clear()
-        elif not task.done():
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-
-    def __del__(self) -> None:
-        task = getattr(self, "_task", None)
-        if task is not None and not task.done():
-            task.cancel()  # dropped mid-way (a loop left with break): the run closes its bodies
+        self._items.clear()
+        self._op.close()
+        await self._io.close(True)
+        self._io.streams = []
 
 
 def iterate_async(op: Job[Any], conn: Connection, streams: list[Any] | None = None) -> AsyncItems:

@@ -37,8 +37,13 @@ class _Pager:
             )
         return drive_blocking(self._operation(), self._db.couch._conn)
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return iterate_async(self._operation(), self._db.couch._conn)
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        items = iterate_async(self._operation(), self._db.couch._conn)
+        try:
+            async for item in items:
+                yield item
+        finally:  # also when the loop is left early: the pages' connection goes back
+            await items.aclose()
 
 
 class PagedRows(_Pager):
