@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ConnectionDropped, CouchError
+from ..errors import ConnectionDropped, CouchError, HTTPError
 from .changes import FeedState, load_checkpoint, save_checkpoint
 from .documents import DbRef
 from .io import NOW, Close, Emit, Job, Read, Send, Sleep
@@ -167,6 +167,7 @@ def continuous(state: FeedState, traits: ServerTraits | None, delivery: OneByOne
     ``traits``: needed only while ``state.couchdb`` is unknown (a ``selector``).
     """
     body: Any = None
+    sending = False
     try:
         yield from delivery.start(state)
         while not state.finished:
@@ -174,7 +175,9 @@ def continuous(state: FeedState, traits: ServerTraits | None, delivery: OneByOne
                 if state.couchdb is None and traits is not None:
                     state.couchdb = (yield from detect_server(traits)).couchdb is True
                 # the transport does not retry: the feed has its own backoff, from the last seq
+                sending = True
                 response = yield Send(state.request(), retry=False)
+                sending = False
                 body = response.stream
                 state.connected()
                 wait: float | None = None
@@ -200,6 +203,9 @@ def continuous(state: FeedState, traits: ServerTraits | None, delivery: OneByOne
                     state.disconnected()
                     yield Close(body)
                     body = None
+                elif sending and isinstance(exc, HTTPError):  # an error answer ends one too
+                    state.disconnected()
+                sending = False
                 delay = state.failed(exc)  # raises a terminal error
                 log.debug("changes feed: %s; again in %.2fs", exc, delay)
                 yield from delivery.pause(state, delay)
