@@ -2,9 +2,11 @@
 
 Run by ``bench/run.py`` against the replay server, whose ``bench-grow-N`` databases make
 their N rows while sending them (pouchdb-server needs minutes to load a million documents).
-Each size is read in a fresh process: one warm-up read of 1,000 rows, then ``reads``
-reads, each reporting client CPU per row, wall per row and its peak-RSS growth (the kernel's
-peak reset before each read). Prints one JSON line with the medians, per size.
+One process, after a warm-up read of 1,000 rows, measures every size in turn, ``reads``
+rounds (so that a busy machine slows all sizes alike); each measurement reports client CPU
+per row, wall per row and peak-RSS growth (the kernel's peak reset before it). A
+measurement of 1k or 10k rows reads them 100 or 10 times, so that each covers at least
+100,000 rows. Prints one JSON line with the medians, per size.
 
     .bench-venv/bin/python bench/clients/growth.py '{"url": "http://...", "sizes": [1000]}'
 """
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 from typing import Any
 
@@ -30,33 +31,27 @@ def read(couch: Couch, rows: int) -> int:
     return rows
 
 
-def one_size(url: str, rows: int, reads: int) -> dict[str, Any]:
-    couch = Couch(url)
-    read(couch, 1000)
-    got = []
-    for _ in range(reads):
-        start = common._start()
-        got.append(common._result(start, read(couch, rows)))
-    return {
-        "rows": rows,
-        "cpu": statistics.median(g["cpu"] for g in got),
-        "wall": statistics.median(g["wall"] for g in got),
-        "rss": statistics.median(g["rss"] for g in got),
-    }
+def measure(couch: Couch, rows: int) -> dict[str, Any]:
+    repeat = max(1, 100_000 // rows)
+    start = common._start()
+    return common._result(start, sum(read(couch, rows) for _ in range(repeat)))
 
 
 def main() -> None:
     job = json.loads(sys.argv[1])
-    if "one" in job:
-        print(json.dumps(one_size(job["url"], job["one"], job.get("reads", 3))))
-        return
-    out = []
-    for rows in job["sizes"]:
-        child = subprocess.run(
-            [sys.executable, __file__, json.dumps({**job, "one": rows})],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        out.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    couch = Couch(job["url"])
+    read(couch, 1000)
+    got: dict[int, list[dict[str, Any]]] = {rows: [] for rows in job["sizes"]}
+    for _ in range(job.get("reads", 3)):
+        for rows in job["sizes"]:
+            got[rows].append(measure(couch, rows))
+    out = [
+        {
+            "rows": rows,
+            **{k: statistics.median(m[k] for m in runs) for k in ("cpu", "wall", "rss")},
+        }
+        for rows, runs in got.items()
+    ]
     print(json.dumps({"sizes": out}))
 
 
