@@ -12,7 +12,8 @@ body shapes), filling in the ids a request names; it stores nothing:
 * ``POST /{db}/_bulk_docs``: one ``{"ok", "id", "rev"}`` per document sent
 * ``GET/POST /{db}/_all_docs``: ``--rows`` documents (``doc00000``...), with ``include_docs``
   or without, sent chunked like CouchDB, ``limit`` honoured; ``--stream-rows`` documents
-  for databases named ``bench-stream*``
+  for databases named ``bench-stream*``; N documents (``doc0000000``..., with their docs,
+  made as they are sent, so 1,000,000 rows cost the server no memory) for ``bench-grow-N``
 
 One process per ``--workers`` shares the listening socket. ``--check`` measures its own rate
 (many keep-alive connections, one GET at a time on each) and exits.
@@ -31,6 +32,8 @@ import signal
 import socket
 import sys
 import time
+from collections import deque
+from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,12 @@ REV = "1-2ca0ce4371704a9999c426c85b5ee781"
 ROWS_PER_CHUNK = 64
 #: databases whose name starts with this have ``--stream-rows`` documents
 STREAM_PREFIX = "bench-stream"
+#: ``bench-grow-N``: N rows generated while they are sent (the growth benchmark)
+GROW_PREFIX = "bench-grow-"
+GROW_ROW = (
+    b'{"id":"doc%07d","key":"doc%07d","value":{"rev":"' + REV.encode() + b'"},'
+    b'"doc":{"_id":"doc%07d","_rev":"' + REV.encode() + b'","n":%d,"name":"' + b"x" * 40 + b'"}}'
+)
 
 
 class Canned:
@@ -140,6 +149,22 @@ class Canned:
         out.append(b"0\r\n\r\n")
         return b"".join(out)
 
+    def grown(self, rows: int) -> Iterator[bytes]:
+        """``_all_docs?include_docs=true`` of ``rows`` documents, chunk by chunk, made lazily."""
+        code, headers = self.heads["all_docs_include_docs"]
+        head = [f"HTTP/1.1 {code} OK\r\n".encode()]
+        head.extend(f"{k}: {v}\r\n".encode() for k, v in headers)
+        head.append(b"date: " + self._date() + b"\r\ntransfer-encoding: chunked\r\n\r\n")
+        first = b'{"total_rows":%d,"offset":0,"rows":[\r\n' % rows
+        yield b"".join(head) + b"%x\r\n%b\r\n" % (len(first), first)
+        for start in range(0, rows, 4 * ROWS_PER_CHUNK):
+            stop = min(start + 4 * ROWS_PER_CHUNK, rows)
+            chunk = b",\r\n".join([GROW_ROW % (i, i, i, i) for i in range(start, stop)])
+            if start:
+                chunk = b",\r\n" + chunk
+            yield b"%x\r\n%b\r\n" % (len(chunk), chunk)
+        yield b"5\r\n\r\n]}\n\r\n0\r\n\r\n"
+
     def _date(self) -> bytes:
         now = time.time()
         if now - self.date_at >= 1:
@@ -151,7 +176,7 @@ class Canned:
 _REASONS = {200: "OK", 201: "Created", 404: "Object Not Found", 400: "Bad Request"}
 
 
-def route(canned: Canned, method: str, target: str, body: bytes) -> bytes:
+def route(canned: Canned, method: str, target: str, body: bytes) -> bytes | Iterator[bytes]:
     path, _, query = target.partition("?")
     parts = [unquote(p) for p in path.split("/")[1:]]
     head = method == "HEAD"
@@ -181,6 +206,8 @@ def route(canned: Canned, method: str, target: str, body: bytes) -> bytes:
             opts.update({k: json.dumps(v) for k, v in loads(body).items() if k != "keys"})
         docs = opts.get("include_docs") == "true"
         limit = int(opts["limit"]) if "limit" in opts else None
+        if db.startswith(GROW_PREFIX):
+            return canned.grown(int(db[len(GROW_PREFIX) :]))
         if db.startswith(STREAM_PREFIX):
             return canned.chunked(
                 "all_docs_include_docs", canned.stream_docs, limit, canned.stream_rows
@@ -212,6 +239,8 @@ class ReplayProtocol(asyncio.Protocol):
         self.canned = canned
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
+        self.pending: deque[bytes | Iterator[bytes]] = deque()  # answers not yet written
+        self.paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -223,7 +252,7 @@ class ReplayProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
         buffer += data
-        out = []
+        out = self.pending
         while True:
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
@@ -258,8 +287,32 @@ class ReplayProtocol(asyncio.Protocol):
                     b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: "
                     b"application/json\r\ncontent-length: %d\r\n\r\n%b" % (len(message), message)
                 )
-        if out and self.transport is not None:
-            self.transport.write(b"".join(out))
+        self.pump()
+
+    def pump(self) -> None:
+        """Write the pending answers, a generated one only while the client keeps up."""
+        pending, transport = self.pending, self.transport
+        while pending and not self.paused and transport is not None:
+            ready = []
+            while pending and isinstance(pending[0], bytes):
+                ready.append(pending.popleft())
+            if ready:
+                transport.write(b"".join(ready))  # type: ignore[arg-type]
+                continue
+            first = pending[0]
+            assert not isinstance(first, bytes)
+            part = next(first, None)
+            if part is None:
+                pending.popleft()
+            else:
+                transport.write(part)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self.pump()
 
 
 def _dechunk(buffer: bytearray, pos: int) -> tuple[bytes | None, int]:

@@ -43,7 +43,13 @@ CLIENTS = {  # name -> script in bench/clients
     "couchdb3": "couchdb3_client.py",
     "ibmcloudant": "ibmcloudant_client.py",
     "aiocouch": "aiocouch_client.py",
+    "floor": "floor.py",
+    "corduroy-aio": "corduroy_aio.py",
 }
+#: every ratio needs these: the blocking floor (raw) and the async floor
+BASES = ("raw", "floor")
+#: rows of ``_all_docs`` streamed by the growth benchmark (bench/clients/growth.py)
+GROWTH_SIZES = [1_000, 10_000, 100_000, 1_000_000]
 OPS = ["read", "stream", "get", "create", "batch", "get32"]
 FULL = {"n": 2000, "batch": 20000, "rows": 20000, "stream_rows": 100000, "concurrency": 32}
 QUICK = {"n": 200, "batch": 2000, "rows": 2000, "stream_rows": 10000, "concurrency": 32}
@@ -169,6 +175,27 @@ def run_extra(script: str, url: str, quick: bool, runs: int) -> list[dict[str, A
     return out
 
 
+def run_growth(sizes: list[int], reads: int) -> dict[str, Any]:
+    """``bench/clients/growth.py`` against a replay server that makes the rows as it sends them."""
+    replay = ReplayServer(10, 10)
+    try:
+        job = {"url": replay.url, "sizes": sizes, "reads": reads}
+        done = subprocess.run(
+            [sys.executable, str(HERE / "clients" / "growth.py"), json.dumps(job)],
+            capture_output=True, text=True, timeout=CHILD_TIMEOUT, cwd=HERE / "clients",
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {CHILD_TIMEOUT} s"}
+    finally:
+        replay.stop()
+    print("  [growth] done", file=sys.stderr, flush=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
 def machine_note() -> str:
     load = os.getloadavg()
     return (
@@ -194,6 +221,7 @@ def main() -> int:
         action="store_true",
         help="skip the streamed view read and the changes-feed delay",
     )
+    parser.add_argument("--no-growth", action="store_true", help="skip the 1k..1M-row growth")
     parser.add_argument("--json", type=Path, help="also write every raw result here")
     args = parser.parse_args()
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
@@ -203,8 +231,9 @@ def main() -> int:
     unknown = set(clients) - set(CLIENTS)
     if unknown:
         parser.error(f"unknown clients {sorted(unknown)}; known: {', '.join(CLIENTS)}")
-    if "raw" not in clients:
-        clients.insert(0, "raw")  # every ratio needs it
+    for base in reversed(BASES):
+        if base not in clients:
+            clients.insert(0, base)  # every ratio needs them
     servers = [s for s in args.servers.split(",") if s]
 
     data: dict[str, Any] = {"sizes": sizes, "runs": runs, "servers": {}, "extras": {}}
@@ -217,6 +246,10 @@ def main() -> int:
             )
         finally:
             replay.stop()
+    if not args.no_growth:
+        data["growth"] = run_growth(
+            GROWTH_SIZES[:2] if args.tiny else GROWTH_SIZES, 1 if args.quick else 3
+        )
     if "embedded" in servers or not args.no_extras:
         url = server_url_from_env()
         embedded = None

@@ -124,6 +124,31 @@ def test_uuid_shaped_strings_are_fine_and_a_uuid_among_them_is_found() -> None:
         dumps(body)
 
 
+@pytest.mark.parametrize(
+    "where",
+    ["top id", "nested id", "one doc's id", "one doc's field", "large body", "list body"],
+)
+def test_a_uuid_is_found_among_uuid_shaped_str_ids(where: str) -> None:
+    """Only the documents' own str ``_id`` are set aside: a UUID anywhere else is refused,
+    also where it takes an ``_id``'s place or a large body is scanned in slices."""
+    ids = [str(uuid.UUID(int=n)) for n in range(2000 if where == "large body" else 20)]
+    docs: list[Any] = [{"_id": docid, "n": n} for n, docid in enumerate(ids)]
+    body: Any = {"docs": docs}
+    assert json.loads(dumps(body)) == body
+    if where == "top id" or where == "large body":
+        docs[-1]["_id"] = uuid.UUID(ids[-1])
+    elif where == "nested id":
+        docs[3]["ref"] = {"_id": uuid.UUID(ids[0])}
+    elif where == "one doc's id":
+        body = {"_id": uuid.UUID(ids[0])}
+    elif where == "one doc's field":
+        body = {"_id": ids[0], "also": uuid.UUID(ids[1])}
+    else:
+        body = [ids[0], uuid.UUID(ids[1])]
+    with pytest.raises(NotJSON, match="is a UUID"):
+        dumps(body)
+
+
 def test_json_default_converts_what_would_be_refused() -> None:
     when = datetime.datetime(2026, 1, 2, 3, 4)
     doc = {"_id": "a", "when": when, "tags": {"x"}, "n": decimal.Decimal("2.5")}

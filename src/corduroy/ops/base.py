@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import gc
 import math
+import operator
 import re
 from collections.abc import Callable, Generator, Mapping
+from functools import partial
+from itertools import compress, repeat
 from typing import Any, TypeVar
 from urllib.parse import quote
 from uuid import UUID
@@ -181,31 +184,53 @@ def _describe(value: Any) -> str:
 #: with the passthrough options they reach ``default``, which refuses them
 _FAITHFUL_OPTS = _DUMP_OPTS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
-#: how orjson writes a UUID (it does so itself, without asking ``default``); the
-#: pattern starts at a literal ``-`` so that the search skips along at C speed
-_UUID_TEXT = re.compile(rb"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\"")
-#: the same as a document's ``_id`` (ids are checked to be str before encoding)
-_ID_UUID_TEXT = re.compile(
-    rb'"_id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"'
-)
-_CONTAINERS = (dict, list, tuple)
+#: UUID-shaped JSON strings, once every hex digit is ``h`` (orjson writes ``uuid.UUID``
+#: values itself, in this shape, without asking ``default``)
+_HEX_TO_H = bytes.maketrans(b"0123456789abcdef", b"h" * 16)
+_UUID_SHAPE = b'"hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh"'
+_is_str = partial(operator.is_, str)
+
+
+#: translated a slice at a time: a copy of a large body would cost a page fault per 4 KiB
+_SCAN_STEP = 1 << 16
+_SCAN_OVERLAP = len(_UUID_SHAPE) - 1  # a match starting in a slice ends in it
+
+
+def _uuid_shapes(data: bytes) -> int:
+    """How many UUID-shaped strings ``data`` (JSON) holds."""
+    if len(data) <= _SCAN_STEP:
+        return data.translate(_HEX_TO_H).count(_UUID_SHAPE)
+    return sum(
+        data[at : at + _SCAN_STEP + _SCAN_OVERLAP].translate(_HEX_TO_H).count(_UUID_SHAPE)
+        for at in range(0, len(data), _SCAN_STEP)
+    )
 
 
 def _holds_uuid(value: Any, data: bytes) -> bool:
     """Whether ``value`` (encoded as ``data``) holds a ``uuid.UUID``.
 
-    Cheap unless the JSON shows UUID-shaped strings other than the ``_id`` of
-    the documents written (str ids made with ``str(uuid4())`` are common): only
-    then are the values walked.
+    Str ids made with ``str(uuid4())`` are common, so the UUID-shaped strings
+    of ``data`` are counted and compared with those among the str ``_id`` of
+    the documents written (encoded the same way): every ``UUID`` would add one
+    more. Only when the counts differ are the values walked.
     """
-    shaped = _UUID_TEXT.findall(data)
+    shaped = _uuid_shapes(data)
     if not shaped:
         return False
-    docs = value.get("docs") if isinstance(value, Mapping) else None
-    top = len(docs) if isinstance(docs, list) else 1 if isinstance(value, Mapping) else 0
-    if len(shaped) <= top and len(_ID_UUID_TEXT.findall(data)) == len(shaped):
-        return False
-    return _find_uuid(value)
+    if type(value) is not dict:
+        return _find_uuid(value)
+    docs = value.get("docs")
+    if type(docs) is not list:  # one document
+        docid = value.get("_id")
+        ids: list[Any] = [docid] if type(docid) is str else []
+    else:
+        try:
+            ids = list(map(dict.get, docs, repeat("_id")))
+        except TypeError:  # not all dicts
+            return _find_uuid(value)
+        if set(map(type, ids)) != {str}:
+            ids = list(compress(ids, map(_is_str, map(type, ids))))
+    return _uuid_shapes(orjson.dumps(ids)) != shaped and _find_uuid(value)
 
 
 def _encode_other(value: Any) -> Any:
@@ -235,14 +260,26 @@ def _encode(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
         return orjson.dumps(exact, default=hook, option=_FAITHFUL_OPTS)
 
 
+class _Descend(dict[type, bool]):
+    """Whether the values of a type are looked into for a UUID (containers orjson encodes)."""
+
+    def __missing__(self, kind: type) -> bool:
+        self[kind] = descend = issubclass(kind, (dict, list, tuple))
+        return descend
+
+
+_DESCEND = _Descend()
+
+
 def _find_uuid(value: Any) -> bool:
     """Whether ``value`` holds a ``uuid.UUID`` (looked for only when the JSON shows one)."""
     level = [value]
     while level:
         found = gc.get_referents(*level)
-        if UUID in set(map(type, found)):
+        kinds = list(map(type, found))
+        if UUID in set(kinds):
             return True
-        level = [item for item in found if isinstance(item, _CONTAINERS)]
+        level = list(compress(found, map(_DESCEND.__getitem__, kinds)))
     return type(value) is UUID
 
 
