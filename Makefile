@@ -57,6 +57,7 @@ $(STANDIN_STAMP): $(STANDIN)/package.json $(STANDIN)/package-lock.json
 lint: venv ## ruff check, generated surfaces, import rules, mypy --strict
 	@echo "==> ruff"
 	@$(BIN)/ruff check $(LINT_PATHS)
+	@$(BIN)/ruff format --check $(LINT_PATHS)
 	@echo "==> typed surfaces up to date (tools/gen_surface.py), import rules (docs/architecture.md)"
 	@$(BIN)/python tools/gen_surface.py --check
 	@$(BIN)/python tools/check_imports.py

@@ -67,8 +67,9 @@ def corduroy_callback(
             if len(got) >= DOCS:
                 done.set()
 
-        feed = Couch(url)[name].changes(feed="continuous", since=since, latency=0,
-                                        callback=listener)
+        feed = Couch(url)[name].changes(
+            feed="continuous", since=since, latency=0, callback=listener
+        )
         await asyncio.sleep(0.3)  # connected and listening
         ready.set()
         await asyncio.wait_for(done.wait(), 300)
@@ -98,8 +99,9 @@ def raw_reader(
     if parts.username:
         token = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
         headers["Authorization"] = "Basic " + token
-    conn.request("GET", f"/{name}/_changes?feed=continuous&since={since}&heartbeat=10000",
-                 headers=headers)
+    conn.request(
+        "GET", f"/{name}/_changes?feed=continuous&since={since}&heartbeat=10000", headers=headers
+    )
     response = conn.getresponse()
     threading.Timer(0.3, ready.set).start()
     while len(got) < DOCS:
@@ -163,15 +165,21 @@ def main() -> int:
         if server is not None:
             server.stop()
     raw_p99 = rows[0]["p99"]
-    print(f"{DOCS} docs in _bulk_docs batches of {BATCH} every {PACE * 1000:.0f} ms; "
-          "delay = callback time - save acknowledged")
-    print("| listener | changes | live changes/s | catch-up changes/s | p50 delay ms "
-          "| p99 delay ms | p99 vs raw |")
+    print(
+        f"{DOCS} docs in _bulk_docs batches of {BATCH} every {PACE * 1000:.0f} ms; "
+        "delay = callback time - save acknowledged"
+    )
+    print(
+        "| listener | changes | live changes/s | catch-up changes/s | p50 delay ms "
+        "| p99 delay ms | p99 vs raw |"
+    )
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['label']} | {row['received']} | {row['rate']:.0f} "
-              f"| {row['catch_up']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} "
-              f"| {row['p99'] - raw_p99:+.2f} |")
+        print(
+            f"| {row['label']} | {row['received']} | {row['rate']:.0f} "
+            f"| {row['catch_up']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} "
+            f"| {row['p99'] - raw_p99:+.2f} |"
+        )
     return 0
 
 

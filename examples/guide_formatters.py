@@ -41,8 +41,10 @@ AGENDA = {
     "_id": "_design/agenda",
     "views": {
         # items still "to follow up", by the lower-cased first letter of their name
-        "nomfup": {"map": "function(doc) { if (doc.nomfup) emit(doc.nomfup[0].toLowerCase(), "
-                          "doc.nomfup); }"},
+        "nomfup": {
+            "map": "function(doc) { if (doc.nomfup) emit(doc.nomfup[0].toLowerCase(), "
+            "doc.nomfup); }"
+        },
     },
     "lists": {
         "html": """function(head, req) {
@@ -58,12 +60,14 @@ AGENDA = {
 BOLLOCKINGS = {
     "_id": "_design/bollockings",
     "views": {
-        "byday": {"map": """function(doc) {
+        "byday": {
+            "map": """function(doc) {
   if (doc.bollocked) {
     var span = doc.end ? doc.start + '-' + doc.end : doc.start + '\\u2013';
     emit([doc.day, doc.start], doc.bollocked + ' ' + span);
   }
-}"""},
+}"""
+        },
     },
 }
 

@@ -118,9 +118,7 @@ class ConflictResolution:
         conflicted = {i: p.doc for i, p in self.pending.items() if p.error == "conflict"}
         failures = {i: (p.error, p.reason) for i, p in self.pending.items()}
         if conflicted:
-            outcome = yield from ops.resolve_docs(
-                self.db._ref, conflicted, merge, rounds, failures
-            )
+            outcome = yield from ops.resolve_docs(self.db._ref, conflicted, merge, rounds, failures)
             self.record(outcome)
         return self
 

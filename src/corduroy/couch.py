@@ -33,6 +33,7 @@ else:
     class CouchCalls:
         pass
 
+
 __all__ = ["Couch"]
 
 T = TypeVar("T")
@@ -175,9 +176,7 @@ class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ig
             config.ssl_context = ssl_context
         elif ca_file is not None or cert is not None or not verify:
             config.ssl_context = make_ssl_context(ca_file, cert, verify)
-        self._conn = Connection(
-            urls, config, headers, auth=chosen, probe_interval=probe_interval
-        )
+        self._conn = Connection(urls, config, headers, auth=chosen, probe_interval=probe_interval)
         self._uuids = server_ops.UuidCache()
         self._admin = AdminState()
         self.document_class = document_class

@@ -28,6 +28,7 @@ else:
     class DatabaseCalls:
         pass
 
+
 __all__ = ["Database"]
 
 T = TypeVar("T")

@@ -30,9 +30,7 @@ class AttrDict(dict[str, Any]):
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(
-                f"{type(self).__name__} has no field {name!r}"
-            ) from None
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value

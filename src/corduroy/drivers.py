@@ -53,6 +53,7 @@ T = TypeVar("T")
 #: ``callback(data, status)``
 Callback = Callable[[Any, Status], Any]
 
+
 def in_running_loop() -> bool:
     """True when the calling thread is running an asyncio event loop."""
     try:
@@ -100,9 +101,7 @@ _REDACTED_HEADERS = frozenset({"authorization", "cookie", "x-auth-couchdb-token"
 def _secret_body(request: Request) -> bool:
     """Does the body carry a password (a user doc, a login, an admin's config entry)?"""
     body = request.body
-    return isinstance(body, bytes) and (
-        b'"password"' in body or "/_config/admins/" in request.path
-    )
+    return isinstance(body, bytes) and (b'"password"' in body or "/_config/admins/" in request.path)
 
 
 class RequestReplica:

@@ -18,6 +18,7 @@ else:
     class PartitionCalls:
         pass
 
+
 __all__ = ["Partition"]
 
 

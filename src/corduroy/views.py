@@ -196,6 +196,7 @@ class Row(msgspec.Struct, forbid_unknown_fields=True, dict=True):
 
 Mapping.register(Row)
 
+
 @functools.cache
 def row_class(doc_class: type[Document] = Document) -> type[Row]:
     """The ``Row`` class whose ``doc`` is a ``doc_class`` (made once per class)."""
@@ -239,9 +240,7 @@ def page_rows(
     except msgspec.ValidationError:  # rows with other fields (or not rows): the general way
         whole = loads(body) if body else {}
         if not isinstance(whole, Mapping):
-            raise TransportError(
-                f"a view answered {bytes(body[:200])!r}, not an object"
-            ) from None
+            raise TransportError(f"a view answered {bytes(body[:200])!r}, not an object") from None
         return rows_from(whole.get("rows", []), doc_class), whole.get("update_seq")
     except msgspec.DecodeError as exc:
         raise TransportError(f"a view answered bytes that are not JSON: {exc}") from None
@@ -333,8 +332,7 @@ class View(Streamed, Sequence[Row]):
         if blocks is None:
             if not self._complete:
                 raise RuntimeError(
-                    f"the View of {self.name} was closed before its rows were read; "
-                    "query it again"
+                    f"the View of {self.name} was closed before its rows were read; query it again"
                 )
             return False
         try:

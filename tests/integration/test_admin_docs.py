@@ -13,6 +13,7 @@ from docblocks import run_markdown as _run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
+
 def run_markdown(text: str, name: str) -> None:
     _run(text, {}, name, silent=True)
 

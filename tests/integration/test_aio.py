@@ -35,9 +35,7 @@ def test_get_save_view_and_errors(couchdb_url: str) -> None:
                 stale = {"_id": "ollie", "_rev": "1-0123456789abcdef0123456789abcdef"}
                 with pytest.raises(Conflict):
                     await db.save(stale)
-                await db.save(
-                    {"_id": "_design/people", "views": {"by_first": {"map": MAP}}}
-                )
+                await db.save({"_id": "_design/people", "views": {"by_first": {"map": MAP}}})
                 view = await db.view("people/by_first")
                 assert isinstance(view, View)
                 assert [row.key for row in view] == ["Oliver"]

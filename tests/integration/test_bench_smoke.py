@@ -89,7 +89,9 @@ def test_replay_server_answers_like_couchdb(replay_url: str) -> None:
     _, page = _call(f"{replay_url}/any/_all_docs?include_docs=true")
     assert isinstance(page, dict) and [row["doc"]["n"] for row in page["rows"]] == [0, 1, 2]
     _, page = _call(f"{replay_url}/any/_all_docs?limit=2")
-    assert isinstance(page, dict) and [row["id"] for row in page["rows"]] == ["doc00000",
-                                                                               "doc00001"]
+    assert isinstance(page, dict) and [row["id"] for row in page["rows"]] == [
+        "doc00000",
+        "doc00001",
+    ]
     _, big = _call(f"{replay_url}/bench-stream-x/_all_docs?include_docs=true")
     assert isinstance(big, dict) and len(big["rows"]) == 5

@@ -21,8 +21,9 @@ from corduroy import ChangesFeed, Couch, Database, NotFound, Unauthorized, relax
 
 def seed(db: Database, n: int = 5) -> list[str]:
     ids = [f"doc{i:02d}" for i in range(n)]
-    db.save([{"_id": docid, "type": "odd" if i % 2 else "even", "i": i} for i, docid in
-             enumerate(ids)])
+    db.save(
+        [{"_id": docid, "type": "odd" if i % 2 else "even", "i": i} for i, docid in enumerate(ids)]
+    )
     return ids
 
 
@@ -61,11 +62,13 @@ def test_the_result_reads_like_couchdbs_answer(tmp_db: Database, convention: str
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_options(tmp_db: Database, convention: str) -> None:
     ids = seed(tmp_db)
-    tmp_db.save({
-        "_id": "_design/f",
-        "filters": {"by_type": "function(doc, req) { return doc.type === req.query.type; }"},
-        "views": {"odd": {"map": "function(doc) { if (doc.type === 'odd') emit(doc._id); }"}},
-    })
+    tmp_db.save(
+        {
+            "_id": "_design/f",
+            "filters": {"by_type": "function(doc, req) { return doc.type === req.query.type; }"},
+            "views": {"odd": {"map": "function(doc) { if (doc.type === 'odd') emit(doc._id); }"}},
+        }
+    )
 
     def ids_of(**options: Any) -> list[str]:
         result = call(convention, lambda **kw: tmp_db.changes(**options, **kw))

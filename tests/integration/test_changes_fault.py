@@ -81,7 +81,11 @@ def test_no_change_lost_or_repeated_across_server_restarts() -> None:
                     finished.set()
 
             feed = couch[name].changes(
-                feed="continuous", since=0, latency=0, heartbeat=1000, callback=listener,
+                feed="continuous",
+                since=0,
+                latency=0,
+                heartbeat=1000,
+                callback=listener,
                 on_error=lambda exc: finished.set(),
             )
             loop = asyncio.get_running_loop()

@@ -131,9 +131,7 @@ def test_a_truncated_answer_is_never_data(
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
-def test_retries_stop_at_the_attempt_cap(
-    fdb: Database, proxy: FaultProxy, convention: str
-) -> None:
+def test_retries_stop_at_the_attempt_cap(fdb: Database, proxy: FaultProxy, convention: str) -> None:
     proxy.inject("unavailable", times=None, retry_after="0")
     with pytest.raises(ServerError) as info:
         call(convention, READS["get"](fdb))
@@ -244,9 +242,7 @@ def _with_auth(db: Database) -> str:
     return db.couch._conn.credentialed_url()
 
 
-def test_without_retries_the_first_fault_is_reported(
-    fdb: Database, proxy: FaultProxy
-) -> None:
+def test_without_retries_the_first_fault_is_reported(fdb: Database, proxy: FaultProxy) -> None:
     db = Couch(_with_auth(fdb), retry=False, read_timeout=READ_TIMEOUT)[fdb.name]
     proxy.inject("drop", times=1)
     with pytest.raises(ConnectionDropped):

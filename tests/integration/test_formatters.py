@@ -89,9 +89,7 @@ def test_show_with_and_without_a_document(db: Database, convention: str) -> None
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
-def test_every_spelling_of_a_function_name_the_original_took(
-    db: Database, convention: str
-) -> None:
+def test_every_spelling_of_a_function_name_the_original_took(db: Database, convention: str) -> None:
     for name in ("app/hello", "_design/app/hello", "_design/app/_show/hello"):
         got = call(convention, lambda name=name, **kw: db.show(name, "d1", who="me", **kw))
         assert got.body == "hello d1 me", name

@@ -14,6 +14,7 @@ from docblocks import run_markdown as _run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
+
 def run_markdown(path: Path) -> None:
     _run(path.read_text(encoding="utf-8"), {}, path.name, silent=True)
 

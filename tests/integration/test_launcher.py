@@ -478,8 +478,12 @@ def test_plugin_says_in_one_line_that_the_couchdb_url_does_not_answer(
     result.assert_outcomes(errors=2)
     out = result.stdout.str()
     said = [line for line in out.splitlines() if line.startswith("corduroy: misconfigured")]
-    assert said == [
-        f"corduroy: misconfigured COUCHDB_URL: http://127.0.0.1:{port}/ does not answer GET / "
-        "([Errno 111] Connection refused)"
-    ] * 2
+    assert (
+        said
+        == [
+            f"corduroy: misconfigured COUCHDB_URL: http://127.0.0.1:{port}/ does not answer GET / "
+            "([Errno 111] Connection refused)"
+        ]
+        * 2
+    )
     assert "Traceback" not in out and "hush" not in out

@@ -43,6 +43,7 @@ def test_close_releases_the_connections_of_every_loop(couchdb_url: str) -> None:
     thread = threading.Thread(target=loop.run_forever)
     thread.start()
     try:
+
         async def ask() -> Any:
             return await couch.info()  # type: ignore[misc]
 

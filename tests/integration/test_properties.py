@@ -30,9 +30,9 @@ ids = st.text(
     max_size=40,
 ).filter(lambda s: not s.startswith("_"))
 
-keys = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12
-).filter(lambda s: not s.startswith("_"))
+keys = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12).filter(
+    lambda s: not s.startswith("_")
+)
 
 #: JSON values; integers within 2^53 (pouchdb-server keeps numbers as JS doubles)
 scalars = (
@@ -81,12 +81,14 @@ def same(got: Any, sent: Any) -> bool:
         return float(got) == sent
     if isinstance(sent, dict):
         return (
-            isinstance(got, dict) and got.keys() == sent.keys()
+            isinstance(got, dict)
+            and got.keys() == sent.keys()
             and all(same(got[k], sent[k]) for k in sent)
         )
     if isinstance(sent, list):
         return (
-            isinstance(got, list) and len(got) == len(sent)
+            isinstance(got, list)
+            and len(got) == len(sent)
             and all(same(g, s) for g, s in zip(got, sent, strict=True))
         )
     return type(got) is type(sent) and got == sent

@@ -77,7 +77,9 @@ def test_replicate_by_url_never_shows_the_password(
     async def main() -> None:
         done = asyncio.get_running_loop().create_future()
         replica = couch.replicate(
-            source, other_db.name, create_target=True,
+            source,
+            other_db.name,
+            create_target=True,
             callback=lambda data, status: done.set_result(status),
         )
         replicas.append(replica)

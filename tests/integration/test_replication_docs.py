@@ -19,11 +19,14 @@ DOCS_REPLICATION = ROOT / "docs" / "replication.md"
 
 def test_docs_replication(couch: Couch, tmp_db: Database) -> None:
     try:
-        assert run_markdown(
-            DOCS_REPLICATION.read_text(encoding="utf-8"),
-            {"couch": couch, "src": tmp_db},
-            "replication.md",
-        ) == 3
+        assert (
+            run_markdown(
+                DOCS_REPLICATION.read_text(encoding="utf-8"),
+                {"couch": couch, "src": tmp_db},
+                "replication.md",
+            )
+            == 3
+        )
     finally:
         for suffix in ("-copy", "-other"):
             with contextlib.suppress(Exception):

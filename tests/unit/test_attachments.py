@@ -92,8 +92,10 @@ def test_put_to_a_new_doc_needs_no_rev(ref: DbRef) -> None:
 
 def test_put_name_with_slash_is_not_encoded(ref: DbRef) -> None:
     doc = {"_id": "inline", "_rev": "1-6937363f59a481fc7eee982e9a114d7a"}
-    run(ops.put_attachment(ref, doc, ops.prepare_upload("nested", "dir/file.txt")),
-        att("att_put_name_with_slash"))
+    run(
+        ops.put_attachment(ref, doc, ops.prepare_upload("nested", "dir/file.txt")),
+        att("att_put_name_with_slash"),
+    )
     assert "dir/file.txt" in doc["_attachments"]  # type: ignore[operator]
 
 
@@ -176,8 +178,9 @@ def test_missing_attachment_is_not_found(ref: DbRef) -> None:
 
 
 def test_resume_uses_range_and_couchdbs_206(ref: DbRef) -> None:
-    request, body = run(ops.get_attachment(ref, "doc", "blob.bin", start=10),
-                        att("att_get_range_10_open"))
+    request, body = run(
+        ops.get_attachment(ref, "doc", "blob.bin", start=10), att("att_get_range_10_open")
+    )
     assert request.header("Range") == "bytes=10-"
     assert body == BLOB[10:]
 
@@ -193,8 +196,10 @@ def test_resume_skips_locally_when_the_range_is_ignored(ref: DbRef) -> None:
 
 def test_resume_past_the_end_is_range_not_satisfiable(ref: DbRef) -> None:
     with pytest.raises(RangeNotSatisfiable):
-        run(ops.get_attachment(ref, "doc", "blob.bin", start=1000),
-            att("att_get_range_unsatisfiable_416"))
+        run(
+            ops.get_attachment(ref, "doc", "blob.bin", start=1000),
+            att("att_get_range_unsatisfiable_416"),
+        )
 
 
 @pytest.mark.parametrize("name", ["att_get_range_multi", "att_get_range_0_9"])
@@ -353,7 +358,8 @@ def test_attach_guesses_the_type_and_encodes_str() -> None:
     doc.attach("notes.txt", "héllo")
     doc.attach("blob", b"\x00")
     assert doc["_attachments"]["notes.txt"] == {
-        "content_type": "text/plain", "data": base64.b64encode("héllo".encode()).decode(),
+        "content_type": "text/plain",
+        "data": base64.b64encode("héllo".encode()).decode(),
     }
     assert doc["_attachments"]["blob"]["content_type"] == "application/octet-stream"
     with pytest.raises(TypeError):

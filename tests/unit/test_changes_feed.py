@@ -133,7 +133,9 @@ def test_listener_gets_every_change_in_order_then_stop_leaves_nothing() -> None:
 
     async def main() -> None:
         feed = database(conn).changes(
-            feed="continuous", since=0, latency=0,
+            feed="continuous",
+            since=0,
+            latency=0,
             callback=lambda seq, changes: got.append((seq, [c.id for c in changes])),
         )
         assert isinstance(feed, ChangesFeed) and feed.running
@@ -149,16 +151,19 @@ def test_listener_gets_every_change_in_order_then_stop_leaves_nothing() -> None:
 
 
 def test_dropped_connection_resumes_from_the_last_seq_without_duplicates() -> None:
-    conn = FakeConn([
-        [line(1), line(2), ConnectionDropped("reset by peer")],
-        503,
-        [line(2), line(3)],  # a replay of d2, then d3
-    ])
+    conn = FakeConn(
+        [
+            [line(1), line(2), ConnectionDropped("reset by peer")],
+            503,
+            [line(2), line(3)],  # a replay of d2, then d3
+        ]
+    )
     ids: list[str] = []
 
     async def main() -> None:
         feed = database(conn).changes(
-            feed="continuous", latency=0,
+            feed="continuous",
+            latency=0,
             callback=lambda seq, changes: ids.extend(c.id for c in changes),
         )
         await settle(feed, lambda: len(ids) >= 3)
@@ -179,7 +184,9 @@ def test_terminal_errors_stop_the_feed_and_reach_on_error(status: int, error: ty
 
     async def main() -> ChangesFeed:
         feed = database(conn).changes(
-            feed="continuous", latency=0, on_error=errors.append,
+            feed="continuous",
+            latency=0,
+            on_error=errors.append,
             callback=lambda seq, changes: ids.extend(c.id for c in changes),
         )
         await feed.wait()
@@ -197,7 +204,8 @@ def test_latency_holds_back_a_batch_and_stop_drops_it_for_listen_to_fetch_again(
 
     async def main() -> None:
         feed = database(conn).changes(
-            feed="continuous", latency=3600,
+            feed="continuous",
+            latency=3600,
             callback=lambda seq, changes: got.append([c.id for c in changes]),
         )
         await settle(feed, lambda: bool(conn.streams) and not conn.streams[0].items)
@@ -240,9 +248,17 @@ def test_feed_made_before_its_loop_runs_starts_with_it() -> None:
     conn = FakeConn([[line(1), line(2)]])
     ids: list[str] = []
     try:
-        feed = database(conn).changes(feed="continuous", latency=0, callback=None or (
-            lambda seq, changes: (ids.extend(c.id for c in changes), len(ids) == 2 and feed.stop())
-        ))
+        feed = database(conn).changes(
+            feed="continuous",
+            latency=0,
+            callback=None
+            or (
+                lambda seq, changes: (
+                    ids.extend(c.id for c in changes),
+                    len(ids) == 2 and feed.stop(),
+                )
+            ),
+        )
         assert conn.requests == []  # nothing happens until the loop runs
         feed.run()
     finally:

@@ -247,7 +247,7 @@ def test_jitter_differs_between_feeds() -> None:
 def test_line_splitter_tolerates_crlf_commas_and_blank_lines() -> None:
     splitter = LineSplitter()
     out: list[Any] = []
-    for piece in [b'\n{"a":1},\r\n\n{"b"', b':2}\r', b"\n\n"]:
+    for piece in [b'\n{"a":1},\r\n\n{"b"', b":2}\r", b"\n\n"]:
         out += splitter.feed(piece)
     assert out == [{"a": 1}, {"b": 2}]
 

@@ -229,9 +229,7 @@ def test_update_without_id_posts(ref: DbRef) -> None:
 
 
 def test_update_json_body_with_content_type(ref: DbRef) -> None:
-    op = ops.update(
-        ref, "fmt/create", body='{"from": "update"}', content_type="application/json"
-    )
+    op = ops.update(ref, "fmt/create", body='{"from": "update"}', content_type="application/json")
     request, result = run(op, fmt("update_post_create_json"))
     assert request.header("Content-Type") == "application/json"
     assert result.body == {"created": result.id}
@@ -258,8 +256,13 @@ def test_update_form_values_are_encoded_as_text() -> None:
     assert ctype == "application/x-www-form-urlencoded"
     assert data is not None
     assert parse_qsl(data.decode(), keep_blank_values=True) == [
-        ("s", "é &"), ("n", "3"), ("b", "true"), ("none", ""),
-        ("many", "a"), ("many", "b"), ("obj", '{"k":1}'),
+        ("s", "é &"),
+        ("n", "3"),
+        ("b", "true"),
+        ("none", ""),
+        ("many", "a"),
+        ("many", "b"),
+        ("obj", '{"k":1}'),
     ]
 
 

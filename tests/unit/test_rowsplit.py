@@ -24,7 +24,10 @@ tricky = st.sampled_from(
 text = st.lists(st.one_of(tricky, st.text(max_size=4)), max_size=4).map("".join)
 big = st.integers(min_value=2**64, max_value=2**80) | st.integers(-(2**80), -(2**63) - 1)
 small = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**63) + 1, 2**63 - 1), text,
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63) + 1, 2**63 - 1),
+    text,
     st.floats(allow_nan=False, allow_infinity=False),
 )
 scalars = small | big
@@ -126,11 +129,19 @@ members = st.dictionaries(text.filter(lambda k: k != "rows"), nest(small), max_s
 
 @settings(max_examples=150, deadline=None)
 @given(
-    head=members, rows=rows_lists, tail=members, chunk=st.integers(1, 200), style=styles,
+    head=members,
+    rows=rows_lists,
+    tail=members,
+    chunk=st.integers(1, 200),
+    style=styles,
     surrogate=st.booleans(),
 )
 def test_readers_give_head_rows_and_tail(
-    head: dict[str, Any], rows: list[Any], tail: dict[str, Any], chunk: int, style: str,
+    head: dict[str, Any],
+    rows: list[Any],
+    tail: dict[str, Any],
+    chunk: int,
+    style: str,
     surrogate: bool,
 ) -> None:
     tail = {k: v for k, v in tail.items() if k not in head}

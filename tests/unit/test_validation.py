@@ -18,8 +18,21 @@ NOWHERE = "http://127.0.0.1:9/"
 
 @pytest.mark.parametrize(
     "name",
-    ["a", "db", "abc123", "a_b", "a$b", "a(b)", "a+b", "a-b", "a/b", "z" * 238,
-     "_users", "_replicator", "_global_changes"],
+    [
+        "a",
+        "db",
+        "abc123",
+        "a_b",
+        "a$b",
+        "a(b)",
+        "a+b",
+        "a-b",
+        "a/b",
+        "z" * 238,
+        "_users",
+        "_replicator",
+        "_global_changes",
+    ],
 )
 def test_good_database_names(name: str) -> None:
     assert validate_db_name(name) == name
@@ -107,7 +120,7 @@ BIG = [2**53 + 1, 2**63, 2**64 - 1, 2**64, 2**100, -(2**63) - 1, -(2**80), 10**4
 @pytest.mark.parametrize("number", BIG)
 def test_integers_beyond_2_53_are_encoded_exactly(number: int) -> None:
     assert dumps({"n": number}) == b'{"n":%d}' % number
-    assert dumps([number, {"deep": [number]}]) == b"[%d,{\"deep\":[%d]}]" % (number, number)
+    assert dumps([number, {"deep": [number]}]) == b'[%d,{"deep":[%d]}]' % (number, number)
 
 
 @pytest.mark.parametrize("number", BIG)

@@ -157,9 +157,7 @@ def _doc_id_rev(doc: Any) -> tuple[str, str | None]:
     return validate_id(doc), None
 
 
-def put_attachment(
-    db: DbRef, doc: Any, upload: Upload, rev: str | None = None
-) -> Op[AttrDict]:
+def put_attachment(db: DbRef, doc: Any, upload: Upload, rev: str | None = None) -> Op[AttrDict]:
     """``PUT /db/doc/name?rev=``: add or replace one attachment.
 
     ``doc`` is a dict with ``_id`` (and ``_rev`` once it exists) or an id; a
@@ -396,4 +394,3 @@ def decode_inline(doc: Mapping[str, Any]) -> None:
     for info in stubs.values():
         if isinstance(info, dict) and isinstance(info.get("data"), str):
             info["data"] = InlineData(base64.b64decode(info["data"]))
-

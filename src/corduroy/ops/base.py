@@ -66,6 +66,7 @@ class Streamed:
     async def finish_async(self) -> Any:
         return self
 
+
 _DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY if hasattr(orjson, "OPT_SERIALIZE_NUMPY") else 0
 _RESERVED_PREFIXES = ("_design/", "_local/")
 
@@ -117,9 +118,7 @@ def validate_db_name(name: Any) -> str:
     if not ("a" <= name[0] <= "z"):
         raise InvalidInput(f"database name {name!r} starts with {name[0]!r}: {rule}")
     position, bad = next((i, ch) for i, ch in enumerate(name) if ch not in _DB_NAME_CHARS)
-    raise InvalidInput(
-        f"database name {name!r} has {bad!r} at position {position}: {rule}"
-    )
+    raise InvalidInput(f"database name {name!r} has {bad!r} at position {position}: {rule}")
 
 
 def db_path(name: str) -> str:
@@ -412,6 +411,10 @@ def json_request(
     if body is None:
         return Request(method, path, query, headers, None, idempotent=idempotent)
     return Request(
-        method, path, query, JSON_HEADERS + headers, dumps(body, None, default),
+        method,
+        path,
+        query,
+        JSON_HEADERS + headers,
+        dumps(body, None, default),
         idempotent=idempotent,
     )

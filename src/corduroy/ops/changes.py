@@ -108,8 +108,14 @@ def build_request(
     path = db.path + "/_changes"
     if body:
         return Request(
-            "POST", path, query, JSON_HEADERS, dumps(body),
-            stream=stream, idempotent=True, timeout=timeout,
+            "POST",
+            path,
+            query,
+            JSON_HEADERS,
+            dumps(body),
+            stream=stream,
+            idempotent=True,
+            timeout=timeout,
         )
     return Request("GET", path, query, stream=stream, timeout=timeout)
 

@@ -194,9 +194,7 @@ def put_doc(db: DbRef, doc: Any, **options: Any) -> Op[AttrDict]:
     """
     (doc,) = yield from prepare_docs(db, [doc])
     path = db.doc_path(doc["_id"])
-    request = json_request(
-        "PUT", path, doc, query=query_string(options), default=db.json_default
-    )
+    request = json_request("PUT", path, doc, query=query_string(options), default=db.json_default)
     answer, _ = yield from send_write(request)  # resent after a dropped connection
     if isinstance(answer, Conflict):  # to a resend: did the first attempt land?
         assert isinstance(request.body, bytes)
@@ -262,9 +260,7 @@ def _settle_resent(
 ) -> Op[None]:
     """Turn the conflicts of a resent ``_bulk_docs`` into successes where the first
     attempt had written the document (its stored revision is what was sent)."""
-    rows = [
-        i for i, result in enumerate(results[: len(prepared)]) if result.error == "conflict"
-    ]
+    rows = [i for i, result in enumerate(results[: len(prepared)]) if result.error == "conflict"]
     if not rows:
         return
     landed = yield from landed_revs(db.path, [prepared[i] for i in rows])

@@ -209,7 +209,11 @@ def list_view(
         response = yield Request("GET", path, query, _accept(accept))
     else:
         response = yield json_request(
-            "POST", path, {"keys": list(keys)}, query=query, idempotent=True,
+            "POST",
+            path,
+            {"keys": list(keys)},
+            query=query,
+            idempotent=True,
             headers=_accept(accept),
         )
     return FormatterResponse.from_response(response)

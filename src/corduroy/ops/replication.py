@@ -132,9 +132,9 @@ def replication_body(
             raise InvalidInput(
                 f"unknown replication option {name!r} (known: {', '.join(REPLICATION_OPTIONS)})"
             )
-        if name == "doc_ids" and (isinstance(value, str) or not all(
-            isinstance(i, str) for i in value
-        )):
+        if name == "doc_ids" and (
+            isinstance(value, str) or not all(isinstance(i, str) for i in value)
+        ):
             raise InvalidInput("doc_ids must be a list of document ids")
         body[name] = list(value) if name == "doc_ids" else value
     if "doc_ids" in body and ("selector" in body or "filter" in body):

@@ -274,9 +274,7 @@ def test_server_closing_a_reused_connection_is_retried_once(client: Client, serv
     assert server.connections == 2
 
 
-def test_a_write_the_server_may_have_read_is_not_sent_again(
-    client: Client, server: Server
-) -> None:
+def test_a_write_the_server_may_have_read_is_not_sent_again(client: Client, server: Server) -> None:
     assert client.send(Request("GET", "/flaky")).body == b"first"
     with pytest.raises(ConnectionDropped):
         client.send(Request("PUT", "/flaky", body=b"{}"))

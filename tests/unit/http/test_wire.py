@@ -295,7 +295,10 @@ def test_large_body_not_taken_whole_or_chunked_uses_chunks(whole: bool, head: by
     if head:  # pouchdb-server sends Content-Length too: the chunked framing wins
         chunks = b"".join(encode_chunk(BIG[i : i + 50_000]) for i in range(0, len(BIG), 50_000))
         raw = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%b\r\n%b%b" % (
-            len(BIG), head, chunks, LAST_CHUNK
+            len(BIG),
+            head,
+            chunks,
+            LAST_CHUNK,
         )
     else:
         raw = big_response()
