@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, ParamSpec, Self, TypeVar, cast
 
+from .closing import Closing
 from .couch import Couch
 
 T = TypeVar("T")
@@ -77,7 +78,7 @@ class Wrapper(Generic[S]):
         return hash(self._sync)
 
 
-class AsyncCouchBase(Wrapper[Couch]):
+class AsyncCouchBase(Wrapper[Couch], Closing):
     """``Wrapper`` of a ``corduroy.Couch``, with its lifecycle."""
 
     __slots__ = ()
@@ -89,15 +90,3 @@ class AsyncCouchBase(Wrapper[Couch]):
     async def aclose(self) -> None:
         """Close every pooled connection, and wait until the running loop's are closed."""
         await self._sync.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()

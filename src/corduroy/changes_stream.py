@@ -16,6 +16,7 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .closing import Closing
 from .document import AttrDict
 from .drivers import drive_blocking, in_running_loop, iterate_async
 from .ops.changes import FeedState
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["ContinuousChanges"]
 
 
-class ContinuousChanges:
+class ContinuousChanges(Closing):
     """A continuous ``_changes`` feed to iterate over (blocking or ``async for``).
 
     ``last_seq`` is the seq of the last change yielded; ``close()`` (or leaving
@@ -83,12 +84,6 @@ class ContinuousChanges:
             self._held = iter(self)
         return next(self._held)  # type: ignore[no-any-return]
 
-    def __enter__(self) -> ContinuousChanges:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         """End the feed (from another thread: at the next heartbeat at the latest)."""
         self._closed.set()
@@ -122,12 +117,6 @@ class ContinuousChanges:
         if self._held is None:
             self._held = self.__aiter__()
         return await self._held.__anext__()  # type: ignore[no-any-return]
-
-    async def __aenter__(self) -> ContinuousChanges:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """End the feed and close its connection."""

@@ -8,12 +8,13 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .api.couch_admin import CouchAdminMethods
 from .api.couch_replication import CouchReplicationMethods
 from .auth import Auth, BasicAuth, JWTAuth, SessionAuth, TokenSupplier
+from .closing import Closing
 from .config import defaults
 from .connection import Connection, ServerUrl, make_ssl_context, parse_server_url
 from .document import Document
@@ -68,7 +69,7 @@ def _resolve_url(url: str | None) -> str:
 
 # The mixins are typed for the blocking convention; CouchCalls, first, adds to each
 # request method an overload for callback= (returning the RequestReplica).
-class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ignore[misc]
+class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods, Closing):  # type: ignore[misc]
     """A CouchDB server.
 
     ``Couch()`` uses ``corduroy.defaults`` (or ``COUCHDB_URL``); ``Couch(url)``
@@ -244,18 +245,6 @@ class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods):  # type: ig
     async def aclose(self) -> None:
         """``close()``, awaited: the running loop's sockets are closed when it returns."""
         await self._conn.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def db_url(self, name: str) -> str:
         """The url of database ``name`` (no credentials)."""

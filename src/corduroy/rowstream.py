@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
+from .closing import Closing
 from .document import Document
 from .drivers import Streamed
 from .jsonstream import AsyncArrayReader, SyncArrayReader
@@ -14,7 +15,7 @@ from .views import Row, row_class, rows_decoder
 __all__ = ["RowStream"]
 
 
-class RowStream(Streamed):
+class RowStream(Streamed, Closing):
     """``db.view(..., stream=True)``: the rows of one response, one at a time, not kept.
 
     ``for row in stream`` (blocking) or ``async for row in stream`` (awaited)
@@ -127,18 +128,6 @@ class RowStream(Streamed):
         reader, self._async = self._async, None
         if reader is not None:
             await reader.aclose()
-
-    def __enter__(self) -> RowStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> RowStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def __del__(self) -> None:
         if getattr(self, "_sync", None) is not None:
