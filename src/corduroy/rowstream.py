@@ -10,12 +10,12 @@ from .closing import Closing
 from .document import Document
 from .drivers import Streamed
 from .jsonstream import AsyncArrayReader, SyncArrayReader
-from .views import Row, row_class, rows_decoder
+from .views import Row, ViewHead, row_class, rows_decoder
 
 __all__ = ["RowStream"]
 
 
-class RowStream(Streamed, Closing):
+class RowStream(ViewHead, Streamed, Closing):
     """``db.view(..., stream=True)``: the rows of one response, one at a time, not kept.
 
     ``for row in stream`` (blocking) or ``async for row in stream`` (awaited)
@@ -102,20 +102,6 @@ class RowStream(Streamed, Closing):
         finally:
             self._async = None
             await reader.aclose()
-
-    @property
-    def total_rows(self) -> int | None:
-        value = self._meta.get("total_rows")
-        return value if isinstance(value, int) else None
-
-    @property
-    def offset(self) -> int | None:
-        value = self._meta.get("offset")
-        return value if isinstance(value, int) else None
-
-    @property
-    def update_seq(self) -> Any:
-        return self._meta.get("update_seq")
 
     def close(self) -> None:
         """Release the connection (a blocking stream; an async one closes when its loop ends)."""

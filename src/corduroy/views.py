@@ -259,7 +259,35 @@ def rows_from(items: Any, doc_class: type[Document] = Document) -> list[Row]:
 _REPR_READ = 131072
 
 
-class View(Streamed, Sequence[Row]):
+class ViewHead:
+    """``total_rows``, ``offset`` and ``update_seq``: what a view answer says besides its rows
+    (shared by :class:`View` and ``RowStream``, which keep it in ``_meta``)."""
+
+    _meta: dict[str, Any]
+
+    @property
+    def total_rows(self) -> int | None:
+        """Rows in the whole view (``None`` for reduce and ``sorted=false`` results)."""
+        value = self._meta.get("total_rows")
+        return value if isinstance(value, int) else None
+
+    @property
+    def offset(self) -> int | None:
+        """Index of the first returned row in the view (``None`` when not given)."""
+        value = self._meta.get("offset")
+        return value if isinstance(value, int) else None
+
+    @property
+    def update_seq(self) -> Any:
+        """The database seq the index reflects (``update_seq=True``); opaque.
+
+        CouchDB sends it before the rows. pouchdb-server sends it after them:
+        there it is ``None`` until the rows are read.
+        """
+        return self._meta.get("update_seq")
+
+
+class View(ViewHead, Streamed, Sequence[Row]):
     """The result of a view, ``_all_docs``, or temporary view query.
 
     An ordinary read-only sequence of :class:`Row`: ``len()``, ``view[i]``,
@@ -408,27 +436,6 @@ class View(Streamed, Sequence[Row]):
         while not self._rows and self._read_block():
             pass
         return bool(self._rows)
-
-    @property
-    def total_rows(self) -> int | None:
-        """Rows in the whole view (``None`` for reduce and ``sorted=false`` results)."""
-        value = self._meta.get("total_rows")
-        return value if isinstance(value, int) else None
-
-    @property
-    def offset(self) -> int | None:
-        """Index of the first returned row in the view (``None`` when not given)."""
-        value = self._meta.get("offset")
-        return value if isinstance(value, int) else None
-
-    @property
-    def update_seq(self) -> Any:
-        """The database seq the index reflects (``update_seq=True``); opaque.
-
-        CouchDB sends it before the rows. pouchdb-server sends it after them:
-        there it is ``None`` until the rows are read (``len(view)``, iterating).
-        """
-        return self._meta.get("update_seq")
 
     def __repr__(self) -> str:
         # A bounded read (~128 KiB more): enough to count a small View whole.
