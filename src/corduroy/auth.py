@@ -212,10 +212,6 @@ def _cookie_lifetime(set_cookie: str) -> float | None:
     return None
 
 
-def _replayable(request: Request) -> bool:
-    return request.replayable
-
-
 class AuthState:
     """The mutable half of a session or token scheme, for one connection.
 
@@ -388,7 +384,7 @@ class AuthState:
         return (
             self.is_session
             and response.status == 401
-            and _replayable(request)
+            and request.replayable
             and not (request.path == SESSION_PATH and request.method == "POST")
             and request.header("Cookie") is not None
         )
@@ -402,7 +398,7 @@ class AuthState:
         "anonymous" although a session cookie went with it does (the server
         forgot the session). A 403 never does.
         """
-        if not _replayable(request) or (request.path == SESSION_PATH and request.method == "POST"):
+        if not request.replayable or (request.path == SESSION_PATH and request.method == "POST"):
             return False
         if response.status == 401:
             return not self.is_session

@@ -251,7 +251,6 @@ class FeedState:
         self._splitter = LineSplitter()
         self._recent: OrderedDict[tuple[Any, Any], None] = OrderedDict()
         self._queued_keys: list[list[tuple[Any, Any]]] = []
-        self._replay_guard = False
         self._rng = rng or random.Random()
 
     # -- requests --------------------------------------------------------------------------
@@ -377,7 +376,6 @@ class FeedState:
         """The body ended or broke: forget any partial line; a reconnect may replay changes."""
         self._splitter.reset()
         self.server_ended = self.server_ended and self.ends
-        self._replay_guard = True
         self.reconnects += 1
 
     def failed(self, exc: BaseException) -> float:
@@ -393,7 +391,6 @@ class FeedState:
         elif not isinstance(exc, TransportError):
             raise exc
         self._splitter.reset()
-        self._replay_guard = True
         delay = min(self.BACKOFF_MAX, self.BACKOFF_BASE * float(1 << self.attempts))
         self.attempts = min(self.attempts + 1, 30)
         return delay * (0.5 + self._rng.random() / 2)
