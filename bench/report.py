@@ -126,6 +126,46 @@ def async_table(rounds: Rounds) -> list[str]:
     return lines
 
 
+def _get_cpu(results: dict[str, dict[str, Any]], client: str) -> float | None:
+    got = results.get(client, {}).get("results", {}).get("get")
+    return None if got is None else float(got["cpu"])
+
+
+def above_floor(rounds: Rounds, client: str) -> tuple[float | None, float | None]:
+    """A blocking get's CPU above the socket floor's (µs, median), and its median per-run
+    ratio to the raw loop's CPU above the same floor: the part a client's own code costs."""
+    above, ratios = [], []
+    for results in rounds:
+        mine, raw, floor = (_get_cpu(results, name) for name in (client, "raw", "sockfloor"))
+        if mine is None or floor is None:
+            continue
+        above.append(mine - floor)
+        if raw is not None and raw > floor:
+            ratios.append((mine - floor) / (raw - floor))
+    return _median(above), _median(ratios)
+
+
+def floor_table(rounds: Rounds) -> list[str]:
+    """Blocking gets against the socket floor (a bare socket + httptools + orjson)."""
+    if not any("sockfloor" in r for r in rounds):
+        return []
+    lines = [
+        "| client | get CPU µs | above the socket floor µs (x raw's) |",
+        "|---|---|---|",
+    ]
+    for client in ["sockfloor", "raw", "corduroy", "couchdb-python"]:
+        if not any(client in r for r in rounds):
+            continue
+        cpu = figures(rounds, client, "get", None)["cpu"]
+        if client == "sockfloor":
+            lines.append(f"| {client} | {_fmt(cpu, 1e6)} | — |")
+            continue
+        above, ratio = above_floor(rounds, client)
+        shown = _fmt(above, 1e6) + ("" if client == "raw" else _ratio(ratio))
+        lines.append(f"| {client} | {_fmt(cpu, 1e6)} | {shown} |")
+    return lines
+
+
 def growth_lines(growth: dict[str, Any] | None) -> list[str]:
     if not growth:
         return []
@@ -232,10 +272,11 @@ def targets(data: dict[str, Any]) -> list[str]:
         ]:
             got = _fig(data, server, "corduroy", op, "raw")
             row(f"blocking {title} CPU vs raw", server, got.get("ratio"), limit, "{:.2f}x")
-        for op, title in [("read", "20k _all_docs"), ("stream", "100k-row streamed read")]:
-            rss = _fig(data, server, "corduroy", op, "raw").get("rss")
-            mib = None if rss is None else rss / MIB
-            row(f"blocking {title} peak RSS growth", server, mib, 10, "{:.1f} MiB")
+        rss = _fig(data, server, "corduroy", "stream", "raw").get("rss")
+        mib = None if rss is None else rss / MIB
+        row("blocking 100k-row streamed read peak RSS growth", server, mib, 10, "{:.1f} MiB")
+        _, above = above_floor(data["servers"][server], "corduroy")
+        row("blocking get CPU above the socket floor, vs raw's", server, above, 0.5, "{:.2f}x")
         for client, op, limit, title in [
             ("corduroy-await", "get", 1.0, "awaited get"),
             ("corduroy-await", "get32", 1.3, "32 concurrent awaited gets"),
@@ -276,6 +317,10 @@ def render(data: dict[str, Any]) -> str:
         out += server_table(rounds, sizes)
         out += ["", "Async, to the async floor (asyncio.Protocol + httptools + orjson):", ""]
         out += async_table(rounds)
+        floor = floor_table(rounds)
+        if floor:
+            title = "Blocking get, above the socket floor (a bare socket + httptools + orjson):"
+            out += ["", title, "", *floor]
     out += growth_lines(data.get("growth"))
     out += extras_lines(data.get("extras", {}))
     out += ["", "### Targets", "", *targets(data), "", f"Machine: {data.get('note', '')}"]

@@ -44,6 +44,7 @@ CLIENTS = {  # name -> script in bench/clients
     "ibmcloudant": "ibmcloudant_client.py",
     "aiocouch": "aiocouch_client.py",
     "floor": "floor.py",
+    "sockfloor": "sockfloor.py",
     "corduroy-aio": "corduroy_aio.py",
 }
 #: every ratio needs these: the blocking floor (raw) and the async floor

@@ -31,7 +31,7 @@ def test_run_quick_corduroy_and_raw_on_both_servers(couchdb_url: str, tmp_path: 
     out = tmp_path / "results.json"
     env = {**os.environ, "COUCHDB_URL": couchdb_url}
     done = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--tiny", "--only", "corduroy,raw",
+        [sys.executable, str(BENCH / "run.py"), "--tiny", "--only", "corduroy,raw,sockfloor",
          "--no-extras", "--json", str(out)],
         capture_output=True, text=True, timeout=110, env=env,
     )  # fmt: skip
@@ -39,12 +39,16 @@ def test_run_quick_corduroy_and_raw_on_both_servers(couchdb_url: str, tmp_path: 
     table = done.stdout
     assert "Failures" not in table, table
     for client in ("raw", "corduroy"):
-        rows = _rows(table, client)
+        rows = [cells for cells in _rows(table, client) if len(cells) > 3]  # the main tables
         assert len(rows) == 2, table  # one row per server
         for cells in rows:
             # get, create, batch save, _all_docs read, streamed read: a CPU figure each
             figures = [cells[1], cells[3], cells[5], cells[7], cells[10]]
             assert all(f != "—" for f in figures), cells
+    # the socket floor's get, and corduroy's and raw's get above it, on both servers
+    assert table.count("Blocking get, above the socket floor") == 2, table
+    for client in ("sockfloor", "raw", "corduroy"):
+        assert all(cells[1] != "—" for cells in _rows(table, client)), table
     data = json.loads(out.read_text())
     assert set(data["servers"]) == {"embedded", "replay"}
     for rounds in data["servers"].values():
