@@ -7,8 +7,6 @@ so the two rows differ only in the client class.
 
 from __future__ import annotations
 
-import os
-
 import common
 import corduroy_await as same
 
@@ -19,7 +17,7 @@ couch: aio.Couch
 
 async def setup(job: common.Job) -> None:
     global couch
-    couch = aio.Couch(job["url"], max_connections=int(os.environ.get("MAXC", "10")))
+    couch = aio.Couch(job["url"])  # the default pool: 10 connections
     same.db = couch[job["db"]]  # type: ignore[assignment]
 
 

@@ -17,7 +17,7 @@ db: Database
 
 async def setup(job: common.Job) -> None:
     global couch, db
-    couch = Couch(job["url"], max_connections=int(__import__("os").environ.get("MAXC", "10")))
+    couch = Couch(job["url"])  # the default pool: 10 connections
     db = couch[job["db"]]
 
 
