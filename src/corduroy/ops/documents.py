@@ -283,11 +283,16 @@ class _Outcome(msgspec.Struct, gc=False):
 
 
 class _Written(msgspec.Struct, gc=False):
-    """A ``_bulk_docs`` result read when the answer holds no error: only its ``rev``
-    (20,000 results: 2.6 ms, against 2.9 ms for :class:`_Outcome` and 0.3 ms more to
-    collect their revs)."""
+    """A ``_bulk_docs`` result that is not an error: only its ``rev`` is read.
+
+    ``error`` accepts only ``null``, so decoding an answer into these fails at its
+    first error result: that one decode both tells that every document was written
+    and reads the revs (20,000 results: 2.6 ms, against 2.9 ms into :class:`_Outcome`,
+    0.3 ms more to collect their revs and 0.6 ms for a scan of the body for errors).
+    """
 
     rev: str | None = None
+    error: None = None
 
 
 _OUTCOMES = msgspec.json.Decoder(list[_Outcome])
@@ -297,10 +302,8 @@ _ID = itemgetter("_id")
 
 
 def _revs_if_all_written(body: bytes | bytearray) -> list[str | None] | None:
-    """The ``rev`` of every result of a ``_bulk_docs`` answer that holds no error (one C
-    scan tells), in order; ``None`` when one is an error or the answer is not the usual list."""
-    if b'"error"' in body:
-        return None
+    """The ``rev`` of every result of a ``_bulk_docs`` answer, in order, if none is an
+    error; ``None`` if one is (or the answer is not the usual list of objects)."""
     try:
         return list(map(_REV, _WRITTEN.decode(body)))
     except msgspec.MsgspecError:
