@@ -9,6 +9,7 @@ from typing import Any
 
 import ijson
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,15 @@ def test_big_integers_stay_exact(rows: list[Any], style: str) -> None:
     got, _ = split_all(layout(rows, style), 4096)
     assert got == rows
     assert got[-1]["value"] == 2**70 + 1 and type(got[-1]["value"]) is int
+
+
+@pytest.mark.parametrize("style", ["couchdb", "pouchdb"])
+def test_rows_longer_than_the_first_look_back(style: str) -> None:
+    # the last boundary of a block is looked for in its last 4 KiB first, then further back
+    rows = [{"id": str(n), "value": "x" * size} for n, size in enumerate([9000, 20, 30000, 5])]
+    for chunk in (4096, 50000, 65536):
+        got, splitter = split_all(layout(rows, style), chunk)
+        assert got == rows and splitter.done and not splitter.failed
 
 
 def test_empty_rows() -> None:
