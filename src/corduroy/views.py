@@ -112,6 +112,7 @@ class Row(msgspec.Struct, forbid_unknown_fields=True, dict=True):
         doc = self._doc
         if type(doc) is dict:  # not converted yet
             doc = self._doc = self.doc_class(doc)
+            return doc
         return doc if isinstance(doc, Document) else None
 
     @property
