@@ -432,3 +432,18 @@ def test_bulk_answer_with_an_id_named_error_is_still_all_written() -> None:
     batch = [{"_id": "error"}, {"_id": "b"}]
     outcome = _bulk_answer(batch, b'[{"id":"error","rev":"1-e"},{"id":"b","rev":"1-b"}]')
     assert outcome.failed == [] and [d["_rev"] for d in batch] == ["1-e", "1-b"]
+
+
+def test_bulk_error_result_with_a_rev_is_still_a_failure() -> None:
+    # CouchDB may send the rev with an error (new_edits=false, a validate_doc_update refusal)
+    batch = [{"_id": "a"}, {"_id": "b"}]
+    body = b'[{"id":"a","rev":"1-a"},{"id":"b","rev":"1-b","error":"forbidden","reason":"no"}]'
+    outcome = _bulk_answer(batch, body)
+    assert outcome.written == [batch[0]] and outcome.failed == [(batch[1], "forbidden", "no")]
+    assert batch[0]["_rev"] == "1-a" and "_rev" not in batch[1]
+
+
+def test_bulk_answer_shorter_than_the_batch_writes_only_those_answered() -> None:
+    batch = [{"_id": "a"}, {"_id": "b"}]
+    outcome = _bulk_answer(batch, b'[{"id":"a","rev":"1-a"}]')
+    assert outcome.written == [batch[0]] and "_rev" not in batch[1]

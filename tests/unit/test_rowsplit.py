@@ -4,11 +4,13 @@ and chunked, and ijson takes over (without losing or repeating a row) where orjs
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from typing import Any
 
 import ijson
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +105,15 @@ def test_big_integers_stay_exact(rows: list[Any], style: str) -> None:
     assert got[-1]["value"] == 2**70 + 1 and type(got[-1]["value"]) is int
 
 
+@pytest.mark.parametrize("style", ["couchdb", "pouchdb"])
+def test_rows_longer_than_the_first_look_back(style: str) -> None:
+    # the last boundary of a block is looked for in its last 4 KiB first, then further back
+    rows = [{"id": str(n), "value": "x" * size} for n, size in enumerate([9000, 20, 30000, 5])]
+    for chunk in (4096, 50000, 65536):
+        got, splitter = split_all(layout(rows, style), chunk)
+        assert got == rows and splitter.done and not splitter.failed
+
+
 def test_empty_rows() -> None:
     for data in (b"]}", b"\r\n]\r\n}", b" ] }"):
         got, splitter = split_all(data, 1)
@@ -193,6 +204,15 @@ extra_rows = st.fixed_dictionaries(
 view_rows = st.lists(st.one_of(doc_rows, reduce_rows, error_rows, extra_rows), max_size=8)
 
 
+def test_rows_are_not_tracked_by_the_collector() -> None:
+    data = b'[{"id":"a","key":"a","value":{"rev":"1-x"},"doc":{"_id":"a","tags":["t"]}}]'
+    (row,) = rows_decoder()(data)
+    assert not gc.is_tracked(row)
+    assert row.doc is row.doc and row.doc.tags == ["t"] and not gc.is_tracked(row)
+    (odd,) = rows_decoder()(b'[{"key":"k","value":1,"node":"n1"}]')  # a field with no slot
+    assert isinstance(odd, Row) and odd["node"] == "n1" and dict(odd)["node"] == "n1"
+
+
 def typed_reader(data: bytes, chunk: int, asynchronous: bool = False) -> Any:
     codec = (rows_decoder(), Row.from_mapping)
     if asynchronous:
@@ -214,7 +234,7 @@ def test_typed_rows_are_the_rows_sent(
     got = list(reader.items())
     if surrogate and rows:
         rows[-1]["id"] = next(ijson.items(b'"\\ud800"', ""))
-    assert all(type(row) is Row for row in got)
+    assert all(isinstance(row, Row) for row in got)  # (a subclass for rows with other fields)
     assert [dict(row.items()) for row in got] == [
         {k: Row.from_mapping(raw)[k] for k in raw} for raw in rows
     ]

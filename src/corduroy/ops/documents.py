@@ -227,24 +227,22 @@ def bulk_docs(db: DbRef, docs: Sequence[Any], **options: Any) -> Op[SaveResult]:
     answer, resent = yield from send_write(request)  # every row has an _id: safe to resend
     if isinstance(answer, Conflict):
         raise answer
-    response = answer
+    data = answer.data
     outcome = SaveResult()
-    results = _outcomes(response.data)
-    if resent and b'"error"' in response.data:  # conflicts may be the first attempt's rows
-        yield from _settle_resent(db, prepared, results)
-    if not results:  # new_edits=False answers []
-        outcome.written.extend(prepared)
-        return outcome
-    if b'"error"' not in response.data:  # the common case: all written (one C scan)
-        revs = list(map(_REV, results))
+    revs = _revs_if_all_written(data)
+    if revs is not None:  # the common case: no result is an error
         if None not in revs:  # doc["_rev"] = rev in a C-level loop (20,000 docs: 0.6 ms, not 2)
             deque(map(setitem, prepared, repeat("_rev"), revs), maxlen=0)
         else:  # a result without a rev (not seen from CouchDB): set the others
             for doc, rev in zip(prepared, revs, strict=False):
                 if rev is not None:
                     doc["_rev"] = rev
-        outcome.written = prepared[: len(results)]
+        # new_edits=False answers []: every document is stored as it was
+        outcome.written = prepared if len(revs) in (0, len(prepared)) else prepared[: len(revs)]
         return outcome
+    results = _outcomes(data)
+    if resent:  # conflicts may be the first attempt's rows
+        yield from _settle_resent(db, prepared, results)
     for doc, result in zip(prepared, results, strict=False):
         if result.error is not None:
             outcome.failed.append((doc, result.error, result.reason))
@@ -284,9 +282,32 @@ class _Outcome(msgspec.Struct, gc=False):
     reason: str = ""
 
 
+class _Written(msgspec.Struct, gc=False):
+    """A ``_bulk_docs`` result that is not an error: only its ``rev`` is read.
+
+    ``error`` accepts only ``null``, so decoding an answer into these fails at its
+    first error result: that one decode both tells that every document was written
+    and reads the revs (20,000 results: 2.6 ms, against 2.9 ms into :class:`_Outcome`,
+    0.3 ms more to collect their revs and 0.6 ms for a scan of the body for errors).
+    """
+
+    rev: str | None = None
+    error: None = None
+
+
 _OUTCOMES = msgspec.json.Decoder(list[_Outcome])
+_WRITTEN = msgspec.json.Decoder(list[_Written])
 _REV = attrgetter("rev")
 _ID = itemgetter("_id")
+
+
+def _revs_if_all_written(body: bytes | bytearray) -> list[str | None] | None:
+    """The ``rev`` of every result of a ``_bulk_docs`` answer, in order, if none is an
+    error; ``None`` if one is (or the answer is not the usual list of objects)."""
+    try:
+        return list(map(_REV, _WRITTEN.decode(body)))
+    except msgspec.MsgspecError:
+        return None
 
 
 def _outcomes(body: bytes | bytearray) -> list[_Outcome]:
