@@ -302,8 +302,6 @@ class SyncTransport(TransportBase):
             except TransportError as exc:
                 if started:
                     self._log_failure(request, exc, started)
-                if not policy.enabled:
-                    raise
                 delay = self._retry_failure(policy, request, exc, attempt, first)
                 if delay is None:
                     raise
