@@ -348,14 +348,12 @@ class AsyncTransport(TransportBase):
             raise
         if request.stream:
             stream = AsyncStream(self, pool, conn, request, timeout)
-            response = Response(
-                parser.status, Headers(parser.headers), stream=stream, reason=parser.reason
-            )
+            response = Response(parser.status, Headers.from_head(parser.raw_head), stream=stream)
             if parser.complete and not parser.buffered:
                 await stream.aclose()
         else:
             response = Response(
-                parser.status, Headers(parser.headers), parser.take_whole(), reason=parser.reason
+                parser.status, Headers.from_head(parser.raw_head), parser.take_whole()
             )
             self._release(pool, conn)
         return response

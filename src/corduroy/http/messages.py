@@ -29,21 +29,65 @@ __all__ = [
     "basic_header",
     "encode_query",
     "error_from",
+    "parse_head",
 ]
 
 #: A request body: nothing, bytes, or chunks sent with chunked transfer encoding.
 Body = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
 
 
-class Headers(Mapping[str, str]):
-    """Case-insensitive, read-only HTTP headers; repeated fields are joined with ``, ``."""
+def parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
+    """The reason phrase and the fields of a response head: its status line and
+    header lines, each ending with CRLF, as the HTTP parser checked them (no
+    folded lines)."""
+    lines = head.decode("latin-1").split("\r\n")
+    status = lines[0].split(" ", 2)
+    fields = []
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            fields.append((name, value.strip(" \t")))
+    return status[2] if len(status) > 2 else "", fields
 
-    __slots__ = ("_items", "_merged")
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only HTTP headers; repeated fields are joined with ``, ``.
+
+    A response's are made with :meth:`from_head` and read from its raw head only
+    when first used: most calls never look at them.
+    """
+
+    __slots__ = ("_head", "_list", "_merged", "_reason")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
-        self._items: list[tuple[str, str]] = pairs
+        self._list: list[tuple[str, str]] | None = pairs
+        self._reason = ""
+        self._head = b""
         self._merged: dict[str, tuple[str, str]] | None = None  # built on first lookup
+
+    @classmethod
+    def from_head(cls, head: bytes) -> Headers:
+        """The fields of a response head (see :func:`parse_head`), parsed when first read."""
+        headers = cls.__new__(cls)
+        headers._head = head
+        headers._list = headers._merged = None
+        return headers
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:
+        items = self._list
+        if items is None:
+            self._reason, items = parse_head(self._head)
+            self._list = items
+        return items
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of the response's status line (``""`` if unknown)."""
+        if self._list is None:
+            self._reason, self._list = parse_head(self._head)
+        return self._reason
 
     @property
     def _map(self) -> dict[str, tuple[str, str]]:
@@ -197,9 +241,13 @@ class Response:
     headers: Headers
     _body: bytes | bytearray = b""
     stream: Any = None
-    reason: str = ""
     _json: Any = field(default=None, repr=False)
     _decoded: bool = field(default=False, repr=False)
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of the status line (``"OK"``)."""
+        return self.headers.reason
 
     @property
     def body(self) -> bytes:
