@@ -75,8 +75,6 @@ class Connection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         parser = self.parser
-        if self.idle_limit is not None:
-            self.last_activity = self.loop.time()
         try:
             if self.direct:
                 parser.advance(nbytes)
@@ -98,6 +96,9 @@ class Connection(asyncio.BufferedProtocol):
                 or (wake_on == DATA and parser.buffered)
             ):
                 self._wake()
+                return
+        if self.idle_limit is not None:  # still waiting: the read timeout starts again
+            self.last_activity = self.loop.time()
 
     def eof_received(self) -> bool:
         try:

@@ -195,7 +195,7 @@ class AsyncTransport(TransportBase):
         idle = pool.idle
         while idle:
             conn = idle.pop()
-            if not conn.closed and conn.loop.time() - conn.idle_since <= self._expiry:
+            if not conn.closed and monotonic() - conn.idle_since <= self._expiry:
                 conn.reused = True
                 return conn
             pool.count -= 1
@@ -253,7 +253,7 @@ class AsyncTransport(TransportBase):
         if conn.closed or not conn.parser.keep_alive:
             self._discard(pool, conn)
             return
-        conn.idle_since = conn.loop.time()
+        conn.idle_since = monotonic()
         conn.streaming = False
         conn.resume()
         if not pool.hand_over(conn):
@@ -299,6 +299,9 @@ class AsyncTransport(TransportBase):
             else:
                 if started:
                     self._log(request, response.status, started)
+                status = response.status
+                if status not in policy.statuses and status not in policy.write_statuses:
+                    return response  # the usual case, first
                 if not policy.enabled:
                     return response
                 delay = self._retry_status(policy, request, response, attempt, first)
