@@ -255,8 +255,9 @@ class AsyncTransport(TransportBase):
             return
         conn.idle_since = monotonic()
         conn.streaming = False
-        conn.resume()
-        if not pool.hand_over(conn):
+        if conn.reading_paused:
+            conn.resume()
+        if not (pool.waiters and pool.hand_over(conn)):
             pool.idle.append(conn)
 
     def _discard(self, pool: _Pool, conn: Connection) -> None:
