@@ -95,10 +95,9 @@ def blocking_only(what: str) -> None:
 
 def _callback_loop() -> asyncio.AbstractEventLoop:
     """The event loop of the calling thread, running or about to run."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        pass
+    running = _running_loop()
+    if running is not None:
+        return running
     ioloop_module = sys.modules.get("tornado.ioloop")
     if ioloop_module is not None:
         current = ioloop_module.IOLoop.current(instance=False)
