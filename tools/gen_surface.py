@@ -228,7 +228,11 @@ def signature_text(
     return f"{result} -> {ret}"
 
 
-def call_text(sig: inspect.Signature, wrap: Callable[[inspect.Parameter], str]) -> str:
+def call_text(
+    sig: inspect.Signature,
+    wrap: Callable[[inspect.Parameter], str],
+    with_var_keyword: bool = True,
+) -> str:
     """The arguments that pass a method's own parameters on (callback left out)."""
     args: list[str] = []
     for param in list(sig.parameters.values())[1:]:
@@ -238,7 +242,8 @@ def call_text(sig: inspect.Signature, wrap: Callable[[inspect.Parameter], str]) 
         if param.kind is param.VAR_POSITIONAL:
             args.append(f"*{value}")
         elif param.kind is param.VAR_KEYWORD:
-            args.append(f"**{value}")
+            if with_var_keyword:
+                args.append(f"**{value}")
         elif param.kind is param.KEYWORD_ONLY:
             args.append(f"{param.name}={value}")
         else:
@@ -287,10 +292,17 @@ def stub_class(cls: type, name: str, names: Names) -> list[str]:
             lines.append("    @overload")
             text = signature_text(one, names, scope, members, callback="callback: None = None")
             lines.append(f"    def {member}{text}: ...")
+            returns = text.rsplit(" -> ", 1)[1]
             lines.append("    @overload")
             text = signature_text(
                 one, names, scope, members, callback="callback: Callback",
                 returns="RequestReplica",
+            )  # fmt: skip
+            lines.append(f"    def {member}{text}: ...")
+            lines.append("    @overload")  # corduroy.aio's calls
+            text = signature_text(
+                one, names, scope, members, callback="callback: Awaiting",
+                returns=f"Awaitable[{returns}]",
             )  # fmt: skip
             lines.append(f"    def {member}{text}: ...")
     return lines
@@ -298,7 +310,10 @@ def stub_class(cls: type, name: str, names: Names) -> list[str]:
 
 def make_stub() -> str:
     names = Names({"Self": "Self"})
-    names.imports.setdefault("corduroy.drivers", set()).update({"Callback", "RequestReplica"})
+    names.imports.setdefault("corduroy.drivers", set()).update(
+        {"Awaiting", "Callback", "RequestReplica"}
+    )
+    names.imports.setdefault("collections.abc", set()).add("Awaitable")
     names.imports.setdefault("typing", set()).update({"overload", "Self"})
     names.imports.setdefault("corduroy.database", set()).add("Database")
     body: list[str] = []
@@ -359,17 +374,32 @@ def aio_class(cls: type, name: str, names: Names, base: str, init: str, doc: str
         ret = text.rsplit(" -> ", 1)[1]
         lines.append(f"    {prefix} {member}{text}:")
         lines += docstring(attr, "        ")
-        args = call_text(sig, lambda p, scope=scope: unwrap_arg(p, names, scope, members))
+        wrap = lambda p, scope=scope: unwrap_arg(p, names, scope, members)  # noqa: E731
+        args = call_text(sig, wrap)
         call = f"self._sync.{member}({args})"
         if request and ret == "Any":  # e.g. changes(feed="continuous"): an async iterator
             call = f"await settled({call})"
-        elif request:
-            call = f"await awaited({call})"
-        if ret == "None":  # mypy refuses to pass on the value of a call typed None
-            lines.append(f"        await awaited_call(self._sync.{member}, {args})")
-        else:
-            lines.append(f"        return {wrap_result(ret, call)}")
+        elif request:  # the awaitable, without the check for a running loop
+            call = f"await self._sync.{member}({join(args, 'callback=AWAITING')})"
+            options = [p.name for p in sig.parameters.values() if p.kind is p.VAR_KEYWORD]
+            if options:  # passing **{} on costs more than the rest of the call: not when empty
+                plain = call_text(sig, wrap, with_var_keyword=False)
+                lines.append(f"        if not {options[0]}:")
+                plain_call = f"await self._sync.{member}({join(plain, 'callback=AWAITING')})"
+                lines.append(f"            {result_line(ret, plain_call)}")
+                if ret == "None":
+                    lines.append("            return")
+        lines.append(f"        {result_line(ret, call)}")
     return lines
+
+
+def join(args: str, more: str) -> str:
+    return f"{args}, {more}" if args else more
+
+
+def result_line(ret: str, call: str) -> str:
+    """The statement that hands on what ``call`` gives (mypy refuses to pass on a None)."""
+    return call if ret == "None" else f"return {wrap_result(ret, call)}"
 
 
 def unwrap_arg(
@@ -491,9 +521,8 @@ def make_aio() -> str:
         "from typing import TYPE_CHECKING, overload",
         "",
         *(f"from corduroy import {w.module[1:]} as {w.module}" for w in WRAPPED.values()),
-        "from corduroy._aio_base import (",
-        "    AsyncCouchBase, Wrapper, awaited, awaited_call, settled, unwrap",
-        ")",
+        "from corduroy._aio_base import AsyncCouchBase, Wrapper, settled, unwrap",
+        "from corduroy.drivers import AWAITING",
         "",
         "if TYPE_CHECKING:",
     ]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, ParamSpec, Self, TypeVar, cast
+from typing import Any, Generic, ParamSpec, Self, TypeVar
 
 from .closing import Closing
 from .couch import Couch
@@ -12,21 +11,6 @@ from .couch import Couch
 T = TypeVar("T")
 P = ParamSpec("P")
 S = TypeVar("S")
-
-
-def awaited(result: T) -> Awaitable[T]:
-    """The awaitable a request method returns when called inside a running loop.
-
-    ``Couch``/``Database`` are typed for the blocking convention; inside a
-    running event loop the same call returns an awaitable of that result
-    (DESIGN.md section 2), which is what ``corduroy.aio`` awaits.
-    """
-    return cast("Awaitable[T]", result)
-
-
-def awaited_call(method: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> Awaitable[None]:
-    """``awaited(method(*args, **kwargs))`` for a method typed as returning ``None``."""
-    return cast("Awaitable[None]", method(*args, **kwargs))
 
 
 async def settled(result: Any) -> Any:

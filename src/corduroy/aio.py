@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, overload
 from corduroy import couch as _couch
 from corduroy import database as _database
 from corduroy import partition as _partition
-from corduroy._aio_base import AsyncCouchBase, Wrapper, awaited, awaited_call, settled, unwrap
+from corduroy._aio_base import AsyncCouchBase, Wrapper, settled, unwrap
 from corduroy.couch import _UNSET
 from corduroy.document import Document
+from corduroy.drivers import AWAITING
 
 if TYPE_CHECKING:
     import builtins
@@ -107,7 +108,9 @@ class Couch(AsyncCouchBase):
 
     async def all_dbs(self, **options: Any) -> list[str]:
         """The names of all databases."""
-        return await awaited(self._sync.all_dbs(**options))
+        if not options:
+            return await self._sync.all_dbs(callback=AWAITING)
+        return await self._sync.all_dbs(**options, callback=AWAITING)
 
     async def config(
         self, name: str | Sequence[str] | None = None, value: Any = None, delete: bool = False
@@ -128,7 +131,9 @@ class Couch(AsyncCouchBase):
 
         Options (CouchDB 2+): ``q`` (shards), ``n`` (replicas), ``partitioned``.
         """
-        return Database.wrap(await awaited(self._sync.create(name, **options)))
+        if not options:
+            return Database.wrap(await self._sync.create(name, callback=AWAITING))
+        return Database.wrap(await self._sync.create(name, **options, callback=AWAITING))
 
     async def create_user(self, name: str, password: str, roles: Iterable[str] = ()) -> Document:
         """Create user ``name`` (``org.couchdb.user:NAME`` in ``_users``).
@@ -136,14 +141,14 @@ class Couch(AsyncCouchBase):
         Returns the user document, without the password; ``Conflict`` if the
         user exists.
         """
-        return await awaited(self._sync.create_user(name, password, roles))
+        return await self._sync.create_user(name, password, roles, callback=AWAITING)
 
     async def db(self, name: str, create_if_missing: bool = False) -> Database:
         """The database ``name``, checked to exist (``NotFound`` if not).
 
         With ``create_if_missing=True`` a missing database is created instead.
         """
-        return Database.wrap(await awaited(self._sync.db(name, create_if_missing)))
+        return Database.wrap(await self._sync.db(name, create_if_missing, callback=AWAITING))
 
     def db_url(self, name: str) -> str:
         """The url of database ``name`` (no credentials)."""
@@ -151,21 +156,19 @@ class Couch(AsyncCouchBase):
 
     async def delete(self, name: str) -> None:
         """Delete database ``name``; ``NotFound`` if there is none."""
-        await awaited_call(self._sync.delete, name)
+        await self._sync.delete(name, callback=AWAITING)
 
     async def info(self) -> AttrDict:
         """The server's welcome object (``GET /``): version, vendor, features."""
-        return await awaited(self._sync.info())
+        return await self._sync.info(callback=AWAITING)
 
     async def logout(self) -> None:
         """End the cookie session. A later call logs in again if the ``Couch`` has credentials."""
-        await awaited_call(
-            self._sync.logout,
-        )
+        await self._sync.logout(callback=AWAITING)
 
     async def membership(self) -> AttrDict:
         """The cluster's nodes: ``all_nodes`` and ``cluster_nodes``."""
-        return await awaited(self._sync.membership())
+        return await self._sync.membership(callback=AWAITING)
 
     def node_health(self) -> list[dict[str, Any]]:
         """What this ``Couch`` knows of its nodes, without asking them (no request).
@@ -190,7 +193,11 @@ class Couch(AsyncCouchBase):
         with ``replication("name")``). Credentials of the endpoints travel in
         the request body only (as ``Authorization`` headers on CouchDB 2+).
         """
-        return await awaited(self._sync.replicate(unwrap(source), unwrap(target), **options))
+        if not options:
+            return await self._sync.replicate(unwrap(source), unwrap(target), callback=AWAITING)
+        return await self._sync.replicate(
+            unwrap(source), unwrap(target), **options, callback=AWAITING
+        )
 
     async def replication(
         self, docid: str, *, replicator: str = "_replicator"
@@ -201,7 +208,7 @@ class Couch(AsyncCouchBase):
         1.x-style servers (pouchdb-server). ``NotFound`` if there is no such
         document. ``.wait()`` on the answer polls until it completes.
         """
-        return await awaited(self._sync.replication(docid, replicator=replicator))
+        return await self._sync.replication(docid, replicator=replicator, callback=AWAITING)
 
     @property
     def replicator(self) -> Database:
@@ -210,7 +217,7 @@ class Couch(AsyncCouchBase):
 
     async def session(self) -> AttrDict:
         """Who the server thinks you are: ``userCtx.name``, ``userCtx.roles``, ``info``."""
-        return await awaited(self._sync.session())
+        return await self._sync.session(callback=AWAITING)
 
     async def stats(self, name: str | Sequence[str] | None = None) -> Any:
         """Server statistics: all, or one group/metric (``"couchdb/request_time"``)."""
@@ -218,11 +225,11 @@ class Couch(AsyncCouchBase):
 
     async def tasks(self) -> list[AttrDict]:
         """The server's active tasks (compactions, replications, indexers)."""
-        return await awaited(self._sync.tasks())
+        return await self._sync.tasks(callback=AWAITING)
 
     async def up(self) -> bool:
         """Whether the server is up and not in maintenance (``GET /_up``)."""
-        return await awaited(self._sync.up())
+        return await self._sync.up(callback=AWAITING)
 
     @property
     def url(self) -> str:
@@ -236,11 +243,11 @@ class Couch(AsyncCouchBase):
 
     async def uuids(self, count: int = 1) -> list[str]:
         """``count`` fresh document ids made by the server."""
-        return await awaited(self._sync.uuids(count))
+        return await self._sync.uuids(count, callback=AWAITING)
 
     async def version(self) -> str:
         """The server's version string."""
-        return await awaited(self._sync.version())
+        return await self._sync.version(callback=AWAITING)
 
 
 class Database(Wrapper[_database.Database]):
@@ -264,7 +271,9 @@ class Database(Wrapper[_database.Database]):
 
         A ``View``; ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
-        return await awaited(self._sync.all_docs(**options))
+        if not options:
+            return await self._sync.all_docs(callback=AWAITING)
+        return await self._sync.all_docs(**options, callback=AWAITING)
 
     async def bulk_get(
         self, docs: Iterable[str | tuple[str, str] | Mapping[str, Any]], **options: Any
@@ -276,7 +285,9 @@ class Database(Wrapper[_database.Database]):
         ``row.error``/``row.reason`` (``"not_found"`` for a missing one).
         Options: ``revs=True`` (adds ``_revisions``), ``latest``, ``attachments``.
         """
-        return await awaited(self._sync.bulk_get(docs, **options))
+        if not options:
+            return await self._sync.bulk_get(docs, callback=AWAITING)
+        return await self._sync.bulk_get(docs, **options, callback=AWAITING)
 
     def changes(
         self,
@@ -311,15 +322,15 @@ class Database(Wrapper[_database.Database]):
 
     async def cleanup(self) -> AttrDict:
         """Remove view index files that no design document uses (``_view_cleanup``)."""
-        return await awaited(self._sync.cleanup())
+        return await self._sync.cleanup(callback=AWAITING)
 
     async def commit(self) -> AttrDict:
         """Ask the server to flush recent writes to disk (a no-op on CouchDB 2+)."""
-        return await awaited(self._sync.commit())
+        return await self._sync.commit(callback=AWAITING)
 
     async def compact(self, ddoc: str | None = None) -> AttrDict:
         """Compact the database, or with ``ddoc`` that design document's view index."""
-        return await awaited(self._sync.compact(ddoc))
+        return await self._sync.compact(ddoc, callback=AWAITING)
 
     async def conflicts(self, docid: str) -> builtins.list[str]:
         """The revisions of a document's conflicting leaves (``[]`` if none).
@@ -328,7 +339,7 @@ class Database(Wrapper[_database.Database]):
         with several leaf revisions; CouchDB shows one, the winner, and lists
         the others here. ``NotFound`` if the document does not exist.
         """
-        return await awaited(self._sync.conflicts(docid))
+        return await self._sync.conflicts(docid, callback=AWAITING)
 
     async def copy(
         self,
@@ -345,11 +356,13 @@ class Database(Wrapper[_database.Database]):
         Copying onto an existing document without its ``_rev`` raises
         ``Conflict``.
         """
-        return await awaited(self._sync.copy(source, dest, rev=rev))
+        return await self._sync.copy(source, dest, rev=rev, callback=AWAITING)
 
     async def create(self, **options: Any) -> Database:
         """Create this database on its server; ``PreconditionFailed`` if it exists."""
-        return Database.wrap(await awaited(self._sync.create(**options)))
+        if not options:
+            return Database.wrap(await self._sync.create(callback=AWAITING))
+        return Database.wrap(await self._sync.create(**options, callback=AWAITING))
 
     async def delete(
         self, doc: Mapping[str, Any] | str | Sequence[Mapping[str, Any]], rev: str | None = None
@@ -370,21 +383,23 @@ class Database(Wrapper[_database.Database]):
         ``_rev`` raises ``Conflict``. (CouchDB answers ``NotFound`` for an
         attachment that does not exist; pouchdb-server makes a new revision.)
         """
-        return await awaited(self._sync.delete_attachment(doc, filename))
+        return await self._sync.delete_attachment(doc, filename, callback=AWAITING)
 
     async def delete_index(
         self, ddoc: str | Mapping[str, Any], name: str | None = None, type: str = "json"
     ) -> AttrDict:
         """Delete a Mango index, given its design doc and name, or an entry of ``indexes()``."""
-        return await awaited(self._sync.delete_index(ddoc, name, type))
+        return await self._sync.delete_index(ddoc, name, type, callback=AWAITING)
 
     async def exists(self) -> bool:
         """Whether the database exists (a ``HEAD`` request)."""
-        return await awaited(self._sync.exists())
+        return await self._sync.exists(callback=AWAITING)
 
     async def explain(self, selector: Mapping[str, Any], **options: Any) -> AttrDict:
         """How the server would answer ``find(selector, **options)`` (``_explain``)."""
-        return await awaited(self._sync.explain(selector, **options))
+        if not options:
+            return await self._sync.explain(selector, callback=AWAITING)
+        return await self._sync.explain(selector, **options, callback=AWAITING)
 
     async def find(
         self,
@@ -404,10 +419,29 @@ class Database(Wrapper[_database.Database]):
         ``extra``: other ``_find`` fields (``r``, ``conflicts``, ``update``,
         ``stable``, ``allow_fallback``).
         """
-        return await awaited(
-            self._sync.find(
-                selector, fields, sort, limit, skip, use_index, bookmark, execution_stats, **extra
+        if not extra:
+            return await self._sync.find(
+                selector,
+                fields,
+                sort,
+                limit,
+                skip,
+                use_index,
+                bookmark,
+                execution_stats,
+                callback=AWAITING,
             )
+        return await self._sync.find(
+            selector,
+            fields,
+            sort,
+            limit,
+            skip,
+            use_index,
+            bookmark,
+            execution_stats,
+            **extra,
+            callback=AWAITING,
         )
 
     def follow(
@@ -449,7 +483,9 @@ class Database(Wrapper[_database.Database]):
         the same order (one request), ``None`` where a document is missing or
         deleted.
         """
-        return await awaited(self._sync.get(docid, **options))
+        if not options:
+            return await self._sync.get(docid, callback=AWAITING)
+        return await self._sync.get(docid, **options, callback=AWAITING)
 
     async def get_attachment(
         self,
@@ -485,11 +521,13 @@ class Database(Wrapper[_database.Database]):
 
         ``extra``: ``type``, ``partial_filter_selector``, ``partitioned``.
         """
-        return await awaited(self._sync.index(fields, name, ddoc, **extra))
+        if not extra:
+            return await self._sync.index(fields, name, ddoc, callback=AWAITING)
+        return await self._sync.index(fields, name, ddoc, **extra, callback=AWAITING)
 
     async def indexes(self) -> builtins.list[AttrDict]:
         """The database's Mango indexes (``ddoc``, ``name``, ``type``, ``def``)."""
-        return await awaited(self._sync.indexes())
+        return await self._sync.indexes(callback=AWAITING)
 
     async def info(self, ddoc: str | None = None) -> AttrDict:
         """The database's info (``GET /db``): ``doc_count``, ``update_seq``, ...
@@ -497,7 +535,7 @@ class Database(Wrapper[_database.Database]):
         With ``ddoc``, the info of that design document's view index
         (``GET /db/_design/ddoc/_info``).
         """
-        return await awaited(self._sync.info(ddoc))
+        return await self._sync.info(ddoc, callback=AWAITING)
 
     def iterfind(
         self,
@@ -537,7 +575,9 @@ class Database(Wrapper[_database.Database]):
         ``group``, ``reduce``, ``include_docs``, ...) filter the rows first;
         other keyword arguments reach the function in ``req.query``.
         """
-        return await awaited(self._sync.list(name, view, accept=accept, **options))
+        if not options:
+            return await self._sync.list(name, view, accept=accept, callback=AWAITING)
+        return await self._sync.list(name, view, accept=accept, **options, callback=AWAITING)
 
     @property
     def name(self) -> str:
@@ -552,7 +592,9 @@ class Database(Wrapper[_database.Database]):
         """Replicate ``source`` (a ``Database``, a url, or a name on this server) into
         this database. Options as for ``Couch.replicate``.
         """
-        return await awaited(self._sync.pull(unwrap(source), **options))
+        if not options:
+            return await self._sync.pull(unwrap(source), callback=AWAITING)
+        return await self._sync.pull(unwrap(source), **options, callback=AWAITING)
 
     async def purge(self, docs: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> AttrDict:
         """Remove revisions without a trace (``POST /db/_purge``, CouchDB 2+ only).
@@ -563,18 +605,22 @@ class Database(Wrapper[_database.Database]):
         the purge to other databases. Servers without ``_purge``
         (pouchdb-server) answer ``BadRequest``.
         """
-        return await awaited(self._sync.purge(docs))
+        return await self._sync.purge(docs, callback=AWAITING)
 
     async def push(self, target: Database | str, **options: Any) -> AttrDict:
         """Replicate this database to ``target`` (a ``Database``, a url, or a name on
         this server). Options as for ``Couch.replicate`` (``_id=`` writes a
         ``_replicator`` document instead).
         """
-        return await awaited(self._sync.push(unwrap(target), **options))
+        if not options:
+            return await self._sync.push(unwrap(target), callback=AWAITING)
+        return await self._sync.push(unwrap(target), **options, callback=AWAITING)
 
     async def put(self, doc: MutableMapping[str, Any], **options: Any) -> AttrDict:
         """Write one document and return CouchDB's answer (``{ok, id, rev}``)."""
-        return await awaited(self._sync.put(doc, **options))
+        if not options:
+            return await self._sync.put(doc, callback=AWAITING)
+        return await self._sync.put(doc, **options, callback=AWAITING)
 
     async def put_attachment(
         self,
@@ -594,7 +640,9 @@ class Database(Wrapper[_database.Database]):
         saving it later keeps the attachment. A missing document is created.
         Returns ``{ok, id, rev}``.
         """
-        return await awaited(self._sync.put_attachment(doc, content, filename, content_type))
+        return await self._sync.put_attachment(
+            doc, content, filename, content_type, callback=AWAITING
+        )
 
     async def query(
         self,
@@ -617,15 +665,28 @@ class Database(Wrapper[_database.Database]):
         always uses a design document, ``design=False`` only ``_temp_view``.
         ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
-        return await awaited(
-            self._sync.query(
-                map_src, reduce_src, language=language, design=design, cleanup=cleanup, **options
+        if not options:
+            return await self._sync.query(
+                map_src,
+                reduce_src,
+                language=language,
+                design=design,
+                cleanup=cleanup,
+                callback=AWAITING,
             )
+        return await self._sync.query(
+            map_src,
+            reduce_src,
+            language=language,
+            design=design,
+            cleanup=cleanup,
+            **options,
+            callback=AWAITING,
         )
 
     async def query_cleanup(self) -> int:
         """Delete the design documents ``query()`` saved here; returns how many."""
-        return await awaited(self._sync.query_cleanup())
+        return await self._sync.query_cleanup(callback=AWAITING)
 
     async def resolve_leaves(
         self, docid: str | Sequence[str], merge: Merge, *, rounds: int = 10
@@ -642,11 +703,11 @@ class Database(Wrapper[_database.Database]):
         ``None`` leaves the document as it was). Documents without conflicts
         are left alone and appear in neither.
         """
-        return await awaited(self._sync.resolve_leaves(docid, merge, rounds=rounds))
+        return await self._sync.resolve_leaves(docid, merge, rounds=rounds, callback=AWAITING)
 
     async def rev(self, docid: str) -> str | None:
         """The current ``_rev`` of a document, or ``None`` if it does not exist."""
-        return await awaited(self._sync.rev(docid))
+        return await self._sync.rev(docid, callback=AWAITING)
 
     async def revisions(self, docid: str) -> builtins.list[AttrDict]:
         """A document's revisions, newest first: ``[{rev, status}]``.
@@ -654,11 +715,11 @@ class Database(Wrapper[_database.Database]):
         ``status`` is ``available`` (``get(id, rev=...)`` can still read it),
         ``missing`` (compacted away) or ``deleted``.
         """
-        return await awaited(self._sync.revisions(docid))
+        return await self._sync.revisions(docid, callback=AWAITING)
 
     async def revs_diff(self, revs: Mapping[str, Iterable[str]]) -> dict[str, AttrDict]:
         """Which of ``{id: [revs]}`` this database lacks: ``{id: {missing, ...}}``."""
-        return await awaited(self._sync.revs_diff(revs))
+        return await self._sync.revs_diff(revs, callback=AWAITING)
 
     async def save(
         self,
@@ -690,8 +751,12 @@ class Database(Wrapper[_database.Database]):
         ``all_or_nothing=True`` (lists; CouchDB 2+ refuses the latter with
         ``ExpectationFailed``).
         """
-        return await awaited(
-            self._sync.save(doc, merge=merge, force=force, rounds=rounds, **options)
+        if not options:
+            return await self._sync.save(
+                doc, merge=merge, force=force, rounds=rounds, callback=AWAITING
+            )
+        return await self._sync.save(
+            doc, merge=merge, force=force, rounds=rounds, **options, callback=AWAITING
         )
 
     async def security(self, value: Mapping[str, Any] | None = None) -> AttrDict:
@@ -700,7 +765,7 @@ class Database(Wrapper[_database.Database]):
         ``{"admins": {"names": [...], "roles": [...]}, "members": {...}}``. On
         CouchDB 3 an empty object means "server admins only".
         """
-        return await awaited(self._sync.security(value))
+        return await self._sync.security(value, callback=AWAITING)
 
     async def show(
         self, name: str, id: str | None = None, *, accept: str = "*/*", **query: Any
@@ -713,7 +778,9 @@ class Database(Wrapper[_database.Database]):
         Returns a ``FormatterResponse`` (``code``, ``headers``, ``body``); an
         error status raises the matching ``HTTPError``.
         """
-        return await awaited(self._sync.show(name, id, accept=accept, **query))
+        if not query:
+            return await self._sync.show(name, id, accept=accept, callback=AWAITING)
+        return await self._sync.show(name, id, accept=accept, **query, callback=AWAITING)
 
     async def sync_design(
         self, source: Mapping[str, Any] | str | os.PathLike[str], name: str | None = None
@@ -727,7 +794,7 @@ class Database(Wrapper[_database.Database]):
         says otherwise. It is written only when it differs from the stored one;
         returns whether it was.
         """
-        return await awaited(self._sync.sync_design(source, name))
+        return await self._sync.sync_design(source, name, callback=AWAITING)
 
     async def update(
         self,
@@ -748,8 +815,12 @@ class Database(Wrapper[_database.Database]):
         overrides the Content-Type). If the handler saved a document, the
         response's ``id`` and ``rev`` say which and at what revision.
         """
-        return await awaited(
-            self._sync.update(name, id, body, accept=accept, content_type=content_type, **query)
+        if not query:
+            return await self._sync.update(
+                name, id, body, accept=accept, content_type=content_type, callback=AWAITING
+            )
+        return await self._sync.update(
+            name, id, body, accept=accept, content_type=content_type, **query, callback=AWAITING
         )
 
     @property
@@ -772,7 +843,9 @@ class Database(Wrapper[_database.Database]):
         instead, to go through once with ``for`` or ``async for`` in constant
         memory (not with ``callback=``).
         """
-        return await awaited(self._sync.view(name, **options))
+        if not options:
+            return await self._sync.view(name, callback=AWAITING)
+        return await self._sync.view(name, **options, callback=AWAITING)
 
 
 class Partition(Wrapper[_partition.Partition]):
@@ -793,20 +866,28 @@ class Partition(Wrapper[_partition.Partition]):
 
     async def all_docs(self, **options: Any) -> View:
         """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...)."""
-        return await awaited(self._sync.all_docs(**options))
+        if not options:
+            return await self._sync.all_docs(callback=AWAITING)
+        return await self._sync.all_docs(**options, callback=AWAITING)
 
     async def explain(self, selector: Mapping[str, Any], **options: Any) -> AttrDict:
         """How the server would run ``find(selector)`` in this partition."""
-        return await awaited(self._sync.explain(selector, **options))
+        if not options:
+            return await self._sync.explain(selector, callback=AWAITING)
+        return await self._sync.explain(selector, **options, callback=AWAITING)
 
     async def find(self, selector: Mapping[str, Any], **options: Any) -> FindResult:
         """Mango query within the partition (``fields``, ``sort``, ``limit``, ...)."""
-        return await awaited(self._sync.find(selector, **options))
+        if not options:
+            return await self._sync.find(selector, callback=AWAITING)
+        return await self._sync.find(selector, **options, callback=AWAITING)
 
     async def info(self) -> AttrDict:
         """``doc_count``, ``doc_del_count`` and ``sizes`` of the partition."""
-        return await awaited(self._sync.info())
+        return await self._sync.info(callback=AWAITING)
 
     async def view(self, name: str, **options: Any) -> View:
         """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition."""
-        return await awaited(self._sync.view(name, **options))
+        if not options:
+            return await self._sync.view(name, callback=AWAITING)
+        return await self._sync.view(name, **options, callback=AWAITING)

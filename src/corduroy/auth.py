@@ -28,7 +28,6 @@ import hmac
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -255,7 +254,7 @@ class AuthState:
             header = ("Cookie", "AuthSession=" + credential)
         else:
             header = ("Authorization", "Bearer " + credential)
-        return replace(request, headers=(*request.headers, header)), generation
+        return request._replace(headers=(*request.headers, header)), generation
 
     def headers(self) -> tuple[tuple[str, str], ...]:
         """The current credential header (for e.g. replication endpoints), if any."""

@@ -101,7 +101,7 @@ class ConflictResolution:
             raise InvalidInput("this ConflictResolution is not bound to a database")
         if not callable(merge):
             raise InvalidInput(f"merge must be a function, not {type(merge).__name__}")
-        return self.db._run(self._resolve_op(merge, rounds), callback)
+        return self.db._run(self._resolve_op(merge, rounds), callback, "ConflictResolution.resolve")
 
     def overwrite(
         self, callback: Callback | None = None, *, rounds: int = MAX_ROUNDS

@@ -16,15 +16,15 @@ import logging
 import ssl
 import threading
 import weakref
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from .auth import SESSION_CHECK, Auth, AuthState, BasicAuth
 from .cluster import Node, NodeSet, failover_policy
-from .errors import ConnectionDropped, InvalidInput, Unauthorized
-from .http.config import HTTPConfig, retries_enabled
+from .errors import InvalidInput, Unauthorized
+from .http.config import HTTPConfig
 from .http.messages import Request, Response, error_from
 from .http.retry import NO_RETRY
 from .lockout import Refusal, refuses_credentials
@@ -270,36 +270,50 @@ class Connection:
 
     def send(self, request: Request) -> Response:
         """Send ``request`` and wait for the answer (blocking)."""
-        if self._state is None and not self._basic:  # no credentials to look after
-            return self._route(request)
-        response: Response = self._run(self._exchange(request))
+        if self._state is not None:  # a session or token to look after
+            response: Response = self._run(self._exchange(request))
+            return response
+        if self._basic:
+            self._hold_back()
+        response = self._route(request)
+        if self._basic and response.status in (401, 403):
+            response = self._run(self._basic_refusal(request, response))
         return response
 
-    async def send_async(self, request: Request) -> Response:
-        """Send ``request`` on the running event loop."""
-        if self._state is None and not self._basic:
-            return await self._route_async(request)
-        response: Response = await self._run_async(self._exchange(request))
+    def send_async(self, request: Request) -> Awaitable[Response]:
+        """Send ``request`` on the running event loop (an awaitable of the response)."""
+        if self._state is not None:
+            return self._run_async(self._exchange(request))
+        if self._basic:
+            return self._send_basic_async(request)
+        return self._route_async(request)
+
+    async def _send_basic_async(self, request: Request) -> Response:
+        self._hold_back()
+        response = await self._route_async(request)
+        if response.status in (401, 403):
+            response = await self._run_async(self._basic_refusal(request, response))
+        return response
+
+    def _basic_refusal(self, request: Request, response: Response) -> Generator[Any, Any, Response]:
+        """A 401/403 answer to Basic credentials: remember it if it refused the credentials
+        themselves (its body read whole: it is the answer)."""
+        if response.stream is not None:
+            body = yield Read(response.stream, -1)
+            response = Response(response.status, response.headers, body)
+        self._note_refusal(request, response)
         return response
 
     def _exchange(self, request: Request) -> Generator[Any, Any, Response]:
-        """Send ``request`` with the credentials, renewing the session or token as needed.
+        """Send ``request`` with the session or token, renewing it as needed.
 
         Yields what is to be done: a ``Request`` to route, a ``Read`` of a whole
         body, a ``Close``, a :class:`_Renew` (run :meth:`_renewal` under the
         login lock). ``_run`` and ``_run_async`` do it.
         """
         state = self._state
+        assert state is not None
         response: Response
-        if state is None:  # Basic credentials: remember a refusal of them
-            self._hold_back()
-            response = yield request
-            if response.status in (401, 403):
-                if response.stream is not None:
-                    body = yield Read(response.stream, -1)
-                    response = Response(response.status, response.headers, body)
-                self._note_refusal(request, response)
-            return response
         if state.needs_renewal():
             yield _Renew(state.generation)
         prepared, generation = state.prepare(request)
@@ -451,23 +465,15 @@ class Connection:
 
     def _route(self, request: Request) -> Response:
         cluster = self._cluster
-        try:
-            if cluster is None:
-                return self._sync_for(self._node).send(request)
-            return cluster.send(request, self._sync_for)
-        except ConnectionDropped as exc:
-            exc.may_resend = retries_enabled(self.config)
-            raise
+        if cluster is None:
+            return self._sync_for(self._node).send(request)
+        return cluster.send(request, self._sync_for)
 
-    async def _route_async(self, request: Request) -> Response:
+    def _route_async(self, request: Request) -> Awaitable[Response]:
         cluster = self._cluster
-        try:
-            if cluster is None:
-                return await self._async_for(self._node).send(request)
-            return await cluster.send_async(request, self._async_for)
-        except ConnectionDropped as exc:
-            exc.may_resend = retries_enabled(self.config)
-            raise
+        if cluster is None:
+            return self._async_for(self._node).send(request)
+        return cluster.send_async(request, self._async_for)
 
     def close(self) -> None:
         """Close every pooled connection: blocking ones, and asyncio ones on every loop.

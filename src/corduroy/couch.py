@@ -189,9 +189,9 @@ class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods, Closing):  #
         """The server url, without credentials."""
         return self._conn.base_url
 
-    def _run(self, op: Op[T], callback: Callback | None) -> T:
+    def _run(self, op: Op[T], callback: Callback | None, call: str) -> T:
         # Typed as the blocking result; see drivers.dispatch for the other conventions.
-        result: T = dispatch(op, self._conn, callback)
+        result: T = dispatch(op, self._conn, callback, call)
         return result
 
     def __repr__(self) -> str:
@@ -217,7 +217,7 @@ class Couch(CouchCalls, CouchAdminMethods, CouchReplicationMethods, Closing):  #
         if not isinstance(name, str):
             return False
         try:
-            return bool(self._run(server_ops.db_exists(name), None))
+            return bool(self._run(server_ops.db_exists(name), None, "Couch.__contains__"))
         except InvalidInput:  # not a name a database can have
             return False
 

@@ -81,8 +81,8 @@ class Database(  # type: ignore[misc]
             dbname, self.couch._uuids, self.couch.document_class, self.couch.json_default
         )
 
-    def _run(self, op: Op[T], callback: Callback | None) -> T:
-        result: T = dispatch(op, self.couch._conn, callback)
+    def _run(self, op: Op[T], callback: Callback | None, call: str) -> T:
+        result: T = dispatch(op, self.couch._conn, callback, call)
         return result
 
     @property
@@ -146,7 +146,7 @@ class Database(  # type: ignore[misc]
         startkey: str | None = None
         while True:
             blocking_only("iterating over a database")  # also when resumed inside a loop
-            ids = self._run(fetch(startkey), None)
+            ids = self._run(fetch(startkey), None, "Database._iter_ids")
             yield from ids[:page]
             if len(ids) <= page:
                 return

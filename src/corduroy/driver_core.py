@@ -175,6 +175,15 @@ async def _send_async(
     response = await conn.send_async(request)
     if trace is not None:
         trace.last = response
+    if response.status >= 400 or response.stream is not None:
+        return await _checked_async(request, response, conn, streams)
+    return response
+
+
+async def _checked_async(
+    request: Request, response: Response, conn: Connection, streams: list[Any]
+) -> Response:
+    """``response``, its body to close noted in ``streams``; an error status raised."""
     if response.stream is not None:
         if response.status >= 400:
             raise error_for(request, response, conn, await response.stream.read())
@@ -265,8 +274,12 @@ async def run_async(
             failure: BaseException | None = None
             value: Any = None
             try:
-                if type(instr) is Request:  # the common case first
-                    value = await _send_async(instr, conn, trace, streams)
+                if type(instr) is Request:  # the common case first, without a coroutine of its own
+                    value = await conn.send_async(instr)
+                    if trace is not None:
+                        trace.last = value
+                    if value.status >= 400 or value.stream is not None:
+                        value = await _checked_async(instr, value, conn, streams)
                 elif type(instr) is Read and instr.wait is None and (io is None or not io.pending):
                     value = await instr.body.read(instr.size)  # the common read: no timer
                 elif type(instr) is Emit:

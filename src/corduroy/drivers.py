@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import sys
 import warnings
 from collections.abc import Callable, Generator
@@ -29,16 +30,19 @@ from .errors import Conflict
 from .http.messages import Headers, Request
 from .ops.base import Op, Streamed
 from .ops.io import Job
-from .pending_calls import WAITING_FOR_LOOP, public_call
+from .pending_calls import WAITING_FOR_LOOP
 from .status import Status
 
 if TYPE_CHECKING:
     from .connection import Connection
 
 __all__ = [
+    "AWAITING",
+    "Awaiting",
     "Callback",
     "RequestReplica",
     "Streamed",
+    "callback_given",
     "dispatch",
     "drive_blocking",
     "error_for",
@@ -54,13 +58,30 @@ T = TypeVar("T")
 Callback = Callable[[Any, Status], Any]
 
 
+class Awaiting(enum.Enum):
+    """``callback=AWAITING``: what ``corduroy.aio`` passes from inside its coroutines,
+    where an event loop is known to run: "return the awaitable, no need to check". It is
+    no callback: a method that treats a callback call differently asks
+    :func:`callback_given`."""
+
+    AWAITING = "AWAITING"
+
+
+AWAITING = Awaiting.AWAITING
+
+
+def callback_given(callback: object) -> bool:
+    """Whether a call asked for the callback convention (``AWAITING`` is no callback)."""
+    return callback is not None and callback is not AWAITING
+
+
+#: the calling thread's running event loop, or None (no exception raised when there is none)
+_running_loop = asyncio._get_running_loop
+
+
 def in_running_loop() -> bool:
     """True when the calling thread is running an asyncio event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    return _running_loop() is not None
 
 
 def blocking_only(what: str) -> None:
@@ -74,10 +95,9 @@ def blocking_only(what: str) -> None:
 
 def _callback_loop() -> asyncio.AbstractEventLoop:
     """The event loop of the calling thread, running or about to run."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        pass
+    running = _running_loop()
+    if running is not None:
+        return running
     ioloop_module = sys.modules.get("tornado.ioloop")
     if ioloop_module is not None:
         current = ioloop_module.IOLoop.current(instance=False)
@@ -165,12 +185,9 @@ async def _finished(result: Any) -> Any:
 #: callback calls in flight
 _CALLBACK_TASKS: set[asyncio.Task[None]] = set()
 
-#: how far up the stack the public method is, seen from dispatch (public -> _run -> dispatch)
-_PUBLIC_DEPTH = 2
-
 
 def _start_callback(
-    op: Op[Any], conn: Connection, callback: Callback, depth: int = _PUBLIC_DEPTH
+    op: Op[Any], conn: Connection, callback: Callback, call: str | None
 ) -> RequestReplica:
     loop = _callback_loop()
     trace = _Trace()
@@ -216,23 +233,35 @@ def _start_callback(
     task = loop.create_task(run_then_deliver())
     _CALLBACK_TASKS.add(task)  # the loop keeps only weak references to tasks
     task.add_done_callback(_CALLBACK_TASKS.discard)
+    replica = RequestReplica(first, conn, done)
     if waiting:  # it runs when the loop starts; if it never does, say so at exit
-        WAITING_FOR_LOOP[task] = (public_call(depth + 1, True), result)
-    return RequestReplica(first, conn, done)
+        request, named = replica._request, call or "a call"
+        if request.method:
+            target = request.target
+            target = target if len(target) <= 60 else target[:57] + "..."
+            named = f"{named} ({request.method} {target})"
+        WAITING_FOR_LOOP[task] = (named, result)
+    return replica
 
 
 def dispatch(
-    op: Job[T], conn: Connection, callback: Callback | None = None, depth: int = _PUBLIC_DEPTH
+    op: Job[T],
+    conn: Connection,
+    callback: Callback | Awaiting | None = None,
+    call: str | None = None,
 ) -> Any:
     """Run ``op`` in the convention the call asks for (see the module docstring).
 
-    ``depth``: how far up the stack the public method is (for messages naming it).
+    ``call`` is the public method, e.g. ``"Database.get"``: a forgotten ``await``
+    and a callback call that never ran are reported under that name.
     """
-    if callback is not None:
-        return _start_callback(op, conn, callback, depth)
-    if in_running_loop():
+    if callback is None:
+        if _running_loop() is None:
+            return run_blocking(op, conn)
         coro: Any = run_async(op, conn)
-        # a forgotten await is reported by Python under this name: the public call's
-        coro.__qualname__ = coro.__name__ = public_call(depth, False)
+        if call is not None:  # Python reports a coroutine never awaited under its name
+            coro.__qualname__ = coro.__name__ = call
         return coro
-    return run_blocking(op, conn)
+    if callback is AWAITING:  # corduroy.aio, inside its coroutine: the loop is running
+        return run_async(op, conn)
+    return _start_callback(op, conn, callback, call)

@@ -30,15 +30,21 @@ class PartitionMethods:
 
     def info(self, *, callback: Callback | None = None) -> AttrDict:
         """``doc_count``, ``doc_del_count`` and ``sizes`` of the partition."""
-        return self.db._run(ops.partition_info(self.db._ref, self.key), callback)
+        return self.db._run(ops.partition_info(self.db._ref, self.key), callback, "Partition.info")
 
     def all_docs(self, *, callback: Callback | None = None, **options: Any) -> View:
         """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...)."""
-        return self.db._run(ops.partition_all_docs(self.db._ref, self.key, **options), callback)
+        return self.db._run(
+            ops.partition_all_docs(self.db._ref, self.key, **options),
+            callback,
+            "Partition.all_docs",
+        )
 
     def view(self, name: str, *, callback: Callback | None = None, **options: Any) -> View:
         """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition."""
-        return self.db._run(ops.partition_view(self.db._ref, self.key, name, **options), callback)
+        return self.db._run(
+            ops.partition_view(self.db._ref, self.key, name, **options), callback, "Partition.view"
+        )
 
     def find(
         self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any
@@ -46,14 +52,16 @@ class PartitionMethods:
         """Mango query within the partition (``fields``, ``sort``, ``limit``, ...)."""
         op = ops.partition_find(self.db._ref, self.key, selector, **options)
         # the driver finishes the FoundStream the op returns into a FindResult
-        return cast("FindResult", self.db._run(op, callback))
+        return cast("FindResult", self.db._run(op, callback, "Partition.find"))
 
     def explain(
         self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any
     ) -> AttrDict:
         """How the server would run ``find(selector)`` in this partition."""
         return self.db._run(
-            ops.partition_explain(self.db._ref, self.key, selector, **options), callback
+            ops.partition_explain(self.db._ref, self.key, selector, **options),
+            callback,
+            "Partition.explain",
         )
 
 

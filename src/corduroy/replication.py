@@ -123,7 +123,7 @@ class ReplicationStatus:
             return False
 
         op = poll_until(fetch, check, timeout, poll)
-        result: ReplicationStatus = dispatch(op, couch._conn, callback, depth=1)
+        result: ReplicationStatus = dispatch(op, couch._conn, callback, "ReplicationStatus.wait")
         return result
 
 

@@ -28,7 +28,7 @@ def replicate(target: EmbeddedServer, source: EmbeddedServer, db: str) -> None:
         body = {"source": source.url + db, "target": db, "create_target": True}
         yield json_request("POST", "/_replicate", body)
 
-    Couch(target.url)._run(op(), None)
+    Couch(target.url)._run(op(), None, "test replicate")
 
 
 def uuid_of(server: EmbeddedServer) -> str:

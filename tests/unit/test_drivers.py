@@ -465,3 +465,43 @@ def test_iterating_a_database_pages_by_startkey(count: int, monkeypatch: Any) ->
     assert list(db._iter_ids(page=2)) == ids
     assert len(seen) == max(1, -(-count // 2))  # no extra request at an exact multiple
     assert all(q["limit"] == ["3"] for q in seen)
+
+
+def test_every_public_call_names_itself() -> None:
+    """A forgotten ``await`` and a callback call that never ran are reported under the name
+    each public method hands to ``dispatch`` (no stack inspection): it must be its own."""
+    import inspect
+
+    from corduroy import Couch, Database, Partition
+    from corduroy.conflicts import ConflictResolution
+    from corduroy.replication import ReplicationStatus
+
+    for cls in (Couch, Database, Partition, ConflictResolution, ReplicationStatus):
+        for name, member in inspect.getmembers(cls, inspect.isfunction):
+            if name.startswith("_") or "callback" not in inspect.signature(member).parameters:
+                continue
+            source = inspect.getsource(member)
+            if "_run(" in source or "dispatch(" in source:
+                assert f'"{cls.__name__}.{name}"' in source, f"{cls.__name__}.{name}"
+
+
+def test_aio_marker_is_no_callback(conn: FakeConnection) -> None:
+    from corduroy.drivers import AWAITING, callback_given
+
+    assert not callback_given(AWAITING) and not callback_given(None)
+    assert callback_given(lambda data, status: None)
+
+    async def main() -> Any:
+        return await dispatch(ops.get_doc(REF, "a"), conn, AWAITING)  # type: ignore[arg-type]
+
+    assert asyncio.run(main())["n"] == 1
+
+
+def test_a_forgotten_await_is_named_by_the_call(conn: FakeConnection) -> None:
+    async def main() -> str:
+        coro = dispatch(ops.get_doc(REF, "a"), conn, None, "Database.get")  # type: ignore[arg-type]
+        name: str = coro.__qualname__
+        coro.close()
+        return name
+
+    assert asyncio.run(main()) == "Database.get"

@@ -42,7 +42,9 @@ class AttachmentMethods(DatabaseBase):
                 "or a plain iterator"
             )
         upload = ops.prepare_upload(content, filename, content_type)
-        return self._run(ops.put_attachment(self._ref, doc, upload), callback)
+        return self._run(
+            ops.put_attachment(self._ref, doc, upload), callback, "Database.put_attachment"
+        )
 
     def get_attachment(
         self,
@@ -69,7 +71,7 @@ class AttachmentMethods(DatabaseBase):
         op = ops.get_attachment(
             self._ref, doc, filename, stream=stream, start=start, rev=rev, accept=accept
         )
-        return self._run(op, callback)
+        return self._run(op, callback, "Database.get_attachment")
 
     def delete_attachment(
         self,
@@ -84,4 +86,6 @@ class AttachmentMethods(DatabaseBase):
         ``_rev`` raises ``Conflict``. (CouchDB answers ``NotFound`` for an
         attachment that does not exist; pouchdb-server makes a new revision.)
         """
-        return self._run(ops.delete_attachment(self._ref, doc, filename), callback)
+        return self._run(
+            ops.delete_attachment(self._ref, doc, filename), callback, "Database.delete_attachment"
+        )

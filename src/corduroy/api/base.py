@@ -25,5 +25,5 @@ class DatabaseBase:
         """The database's name."""
         return self._ref.name
 
-    def _run(self, op: Op[T], callback: Callback | None) -> T:
+    def _run(self, op: Op[T], callback: Callback | None, call: str) -> T:
         raise NotImplementedError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..drivers import Callback
+from ..drivers import Callback, callback_given
 from ..ops import changes as ops
 from ..ops.replication import traits_for
 from .base import DatabaseBase
@@ -49,13 +49,14 @@ class ChangesMethods(DatabaseBase):
             from ..changes import ChangesFeed
             from ..changes_stream import ContinuousChanges
 
-            if callback is not None:
+            if callback_given(callback):
                 return ChangesFeed(self, options, callback, latency=latency, on_error=on_error)  # type: ignore[arg-type]
             return ContinuousChanges(self, options)  # type: ignore[arg-type]
         if feed is not None:
             options["feed"] = feed
         traits = traits_for(self.couch._conn)
-        result: ChangesResult = self._run(ops.changes(self._ref, traits, **options), callback)  # type: ignore[arg-type]
+        op = ops.changes(self._ref, traits, **options)
+        result: ChangesResult = self._run(op, callback, "Database.changes")  # type: ignore[arg-type]
         return result
 
     def follow(

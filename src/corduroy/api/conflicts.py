@@ -27,7 +27,7 @@ class ConflictMethods(DatabaseBase):
         with several leaf revisions; CouchDB shows one, the winner, and lists
         the others here. ``NotFound`` if the document does not exist.
         """
-        return self._run(ops.conflicts(self._ref, docid), callback)
+        return self._run(ops.conflicts(self._ref, docid), callback, "Database.conflicts")
 
     def resolve_leaves(
         self,
@@ -52,7 +52,9 @@ class ConflictMethods(DatabaseBase):
         ids = [docid] if isinstance(docid, str) else list(docid)
         if not callable(merge):
             raise InvalidInput(f"merge must be a function, not {type(merge).__name__}")
-        return self._run(self._resolve_leaves_op(ids, merge, rounds), callback)
+        return self._run(
+            self._resolve_leaves_op(ids, merge, rounds), callback, "Database.resolve_leaves"
+        )
 
     def _resolve_leaves_op(
         self, ids: list[str], merge: recipe.Merge, rounds: int
@@ -78,7 +80,7 @@ class ConflictMethods(DatabaseBase):
         Copying onto an existing document without its ``_rev`` raises
         ``Conflict``.
         """
-        return self._run(ops.copy_doc(self._ref, source, dest, rev), callback)
+        return self._run(ops.copy_doc(self._ref, source, dest, rev), callback, "Database.copy")
 
     def revisions(self, docid: str, *, callback: Callback | None = None) -> list[AttrDict]:
         """A document's revisions, newest first: ``[{rev, status}]``.
@@ -86,7 +88,7 @@ class ConflictMethods(DatabaseBase):
         ``status`` is ``available`` (``get(id, rev=...)`` can still read it),
         ``missing`` (compacted away) or ``deleted``.
         """
-        return self._run(ops.revisions(self._ref, docid), callback)
+        return self._run(ops.revisions(self._ref, docid), callback, "Database.revisions")
 
     def purge(
         self,
@@ -102,4 +104,4 @@ class ConflictMethods(DatabaseBase):
         the purge to other databases. Servers without ``_purge``
         (pouchdb-server) answer ``BadRequest``.
         """
-        return self._run(ops.purge(self._ref, docs), callback)
+        return self._run(ops.purge(self._ref, docs), callback, "Database.purge")

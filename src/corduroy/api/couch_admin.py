@@ -37,29 +37,29 @@ class CouchAdminMethods(ServerMethods):
         previous value. Values are strings. Works on CouchDB 2+
         (``/_node/_local/_config``) and 1.x-style servers (``/_config``).
         """
-        return self._run(ops.config(self._admin, name, value, delete), callback)
+        return self._run(ops.config(self._admin, name, value, delete), callback, "Couch.config")
 
     def stats(
         self, name: str | Sequence[str] | None = None, *, callback: Callback | None = None
     ) -> Any:
         """Server statistics: all, or one group/metric (``"couchdb/request_time"``)."""
-        return self._run(ops.stats(self._admin, name), callback)
+        return self._run(ops.stats(self._admin, name), callback, "Couch.stats")
 
     def up(self, *, callback: Callback | None = None) -> bool:
         """Whether the server is up and not in maintenance (``GET /_up``)."""
-        return self._run(ops.up(), callback)
+        return self._run(ops.up(), callback, "Couch.up")
 
     def membership(self, *, callback: Callback | None = None) -> AttrDict:
         """The cluster's nodes: ``all_nodes`` and ``cluster_nodes``."""
-        return self._run(ops.membership(), callback)
+        return self._run(ops.membership(), callback, "Couch.membership")
 
     def session(self, *, callback: Callback | None = None) -> AttrDict:
         """Who the server thinks you are: ``userCtx.name``, ``userCtx.roles``, ``info``."""
-        return self._run(ops.session(), callback)
+        return self._run(ops.session(), callback, "Couch.session")
 
     def logout(self, *, callback: Callback | None = None) -> None:
         """End the cookie session. A later call logs in again if the ``Couch`` has credentials."""
-        return self._run(ops.logout(), callback)
+        return self._run(ops.logout(), callback, "Couch.logout")
 
     def create_user(
         self,
@@ -74,7 +74,7 @@ class CouchAdminMethods(ServerMethods):
         Returns the user document, without the password; ``Conflict`` if the
         user exists.
         """
-        return self._run(ops.create_user(name, password, roles), callback)
+        return self._run(ops.create_user(name, password, roles), callback, "Couch.create_user")
 
     def node_health(self) -> list[dict[str, Any]]:
         """What this ``Couch`` knows of its nodes, without asking them (no request).

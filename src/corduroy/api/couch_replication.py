@@ -56,7 +56,7 @@ class CouchReplicationMethods(ServerMethods):
         with ``replication("name")``). Credentials of the endpoints travel in
         the request body only (as ``Authorization`` headers on CouchDB 2+).
         """
-        return self._run(self._replicate_op(source, target, options), callback)
+        return self._run(self._replicate_op(source, target, options), callback, "Couch.replicate")
 
     def _replicate_op(
         self, source: Database | str, target: Database | str, options: dict[str, Any]
@@ -91,4 +91,4 @@ class CouchReplicationMethods(ServerMethods):
         1.x-style servers (pouchdb-server). ``NotFound`` if there is no such
         document. ``.wait()`` on the answer polls until it completes.
         """
-        return self._run(self._replication_op(docid, replicator), callback)
+        return self._run(self._replication_op(docid, replicator), callback, "Couch.replication")

@@ -40,12 +40,14 @@ class DocumentMethods(DatabaseBase):
         deleted.
         """
         if isinstance(docid, str):
-            doc: Document = self._run(ops.get_doc(self._ref, docid, **options), callback)
+            doc: Document = self._run(
+                ops.get_doc(self._ref, docid, **options), callback, "Database.get"
+            )
             return doc
         if isinstance(docid, Sequence):
             if options:
                 raise InvalidInput(f"options {sorted(options)} apply to a single-id get only")
-            return self._run(ops.get_docs(self._ref, list(docid)), callback)
+            return self._run(ops.get_docs(self._ref, list(docid)), callback, "Database.get")
         raise InvalidInput(f"get takes an id or a list of ids, not {type(docid).__name__}")
 
     def save(
@@ -85,7 +87,7 @@ class DocumentMethods(DatabaseBase):
             merge = take_server_rev
         if merge is not None and not callable(merge):
             raise InvalidInput(f"merge must be a function, not {type(merge).__name__}")
-        return self._run(self._save_op(doc, merge, rounds, options), callback)
+        return self._run(self._save_op(doc, merge, rounds, options), callback, "Database.save")
 
     def _save_op(
         self, doc: Any, merge: Merge | None, rounds: int, options: dict[str, Any]
@@ -119,7 +121,7 @@ class DocumentMethods(DatabaseBase):
         one request and reported like ``save``, as a ``ConflictResolution``.
         """
         if isinstance(doc, Mapping | str):
-            return self._run(ops.delete_doc(self._ref, doc, rev), callback)
+            return self._run(ops.delete_doc(self._ref, doc, rev), callback, "Database.delete")
         if rev is not None:
             raise InvalidInput("rev= applies to deleting one document")
         stubs: list[MutableMapping[str, Any]] = []
@@ -127,7 +129,7 @@ class DocumentMethods(DatabaseBase):
             if not isinstance(item, Mapping):
                 raise InvalidInput("delete takes a dict, an id, or a list of dicts")
             stubs.append({"_id": item.get("_id"), "_rev": item.get("_rev"), "_deleted": True})
-        return self._run(self._delete_many(doc, stubs), callback)
+        return self._run(self._delete_many(doc, stubs), callback, "Database.delete")
 
     def _delete_many(
         self, docs: Sequence[Mapping[str, Any]], stubs: list[MutableMapping[str, Any]]
@@ -140,10 +142,10 @@ class DocumentMethods(DatabaseBase):
 
     def rev(self, docid: str, *, callback: Callback | None = None) -> str | None:
         """The current ``_rev`` of a document, or ``None`` if it does not exist."""
-        return self._run(ops.doc_rev(self._ref, docid), callback)
+        return self._run(ops.doc_rev(self._ref, docid), callback, "Database.rev")
 
     def put(
         self, doc: MutableMapping[str, Any], *, callback: Callback | None = None, **options: Any
     ) -> AttrDict:
         """Write one document and return CouchDB's answer (``{ok, id, rev}``)."""
-        return self._run(ops.put_doc(self._ref, doc, **options), callback)
+        return self._run(ops.put_doc(self._ref, doc, **options), callback, "Database.put")

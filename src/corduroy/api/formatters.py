@@ -33,7 +33,7 @@ class FormatterMethods(DatabaseBase):
         Returns a ``FormatterResponse`` (``code``, ``headers``, ``body``); an
         error status raises the matching ``HTTPError``.
         """
-        return self._run(ops.show(self._ref, name, id, accept, **query), callback)
+        return self._run(ops.show(self._ref, name, id, accept, **query), callback, "Database.show")
 
     def list(
         self,
@@ -52,7 +52,9 @@ class FormatterMethods(DatabaseBase):
         ``group``, ``reduce``, ``include_docs``, ...) filter the rows first;
         other keyword arguments reach the function in ``req.query``.
         """
-        return self._run(ops.list_view(self._ref, name, view, accept, **options), callback)
+        return self._run(
+            ops.list_view(self._ref, name, view, accept, **options), callback, "Database.list"
+        )
 
     def update(
         self,
@@ -75,7 +77,9 @@ class FormatterMethods(DatabaseBase):
         response's ``id`` and ``rev`` say which and at what revision.
         """
         return self._run(
-            ops.update(self._ref, name, id, body, accept, content_type, **query), callback
+            ops.update(self._ref, name, id, body, accept, content_type, **query),
+            callback,
+            "Database.update",
         )
 
     def sync_design(
@@ -95,4 +99,4 @@ class FormatterMethods(DatabaseBase):
         returns whether it was.
         """
         doc = design_doc(source, name)
-        return self._run(ops.sync_design(self._ref, doc), callback)
+        return self._run(ops.sync_design(self._ref, doc), callback, "Database.sync_design")

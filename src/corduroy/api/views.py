@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from ..document import AttrDict
-from ..drivers import Callback, drive_blocking, in_running_loop, iterate_async
+from ..drivers import Callback, callback_given, drive_blocking, in_running_loop, iterate_async
 from ..errors import InvalidInput
 from ..ops import mango
 from ..ops import views as ops
@@ -91,21 +91,23 @@ class ViewMethods(DatabaseBase):
         instead, to go through once with ``for`` or ``async for`` in constant
         memory (not with ``callback=``).
         """
-        if options.get("stream") and callback is not None:
+        if options.get("stream") and callback_given(callback):
             raise InvalidInput(
                 "stream=True is for `for`/`async for`; with callback= the View comes "
                 "with its rows read (leave stream out, or use db.iterview)"
             )
-        return self._run(ops.query_view(self._ref, name, **options), callback)
+        return self._run(ops.query_view(self._ref, name, **options), callback, "Database.view")
 
     def all_docs(self, *, callback: Callback | None = None, **options: Any) -> View:
         """``_all_docs``: every document's id and rev (``include_docs=True`` for the docs).
 
         A ``View``; ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
-        if options.get("stream") and callback is not None:
+        if options.get("stream") and callback_given(callback):
             raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
-        return self._run(ops.query_view(self._ref, "_all_docs", **options), callback)
+        return self._run(
+            ops.query_view(self._ref, "_all_docs", **options), callback, "Database.all_docs"
+        )
 
     def query(
         self,
@@ -129,17 +131,17 @@ class ViewMethods(DatabaseBase):
         always uses a design document, ``design=False`` only ``_temp_view``.
         ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
-        if options.get("stream") and callback is not None:
+        if options.get("stream") and callback_given(callback):
             raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
         op = query_op(
             self._ref, traits_for(self.couch._conn), map_src, reduce_src, language,
             design=design, cleanup=cleanup, **options,
         )  # fmt: skip
-        return self._run(op, callback)
+        return self._run(op, callback, "Database.query")
 
     def query_cleanup(self, *, callback: Callback | None = None) -> int:
         """Delete the design documents ``query()`` saved here; returns how many."""
-        return self._run(query_cleanup_op(self._ref), callback)
+        return self._run(query_cleanup_op(self._ref), callback, "Database.query_cleanup")
 
     def iterview(self, name: str, batch: int = 1000, **options: Any) -> PagedRows:
         """Every row of a view, fetched ``batch`` rows per request, in constant memory.
@@ -176,7 +178,7 @@ class ViewMethods(DatabaseBase):
             use_index=use_index, bookmark=bookmark, execution_stats=execution_stats, **extra,
         )  # fmt: skip
         # the driver finishes the FoundStream the op returns into a FindResult
-        return cast(FindResult, self._run(op, callback))
+        return cast(FindResult, self._run(op, callback, "Database.find"))
 
     def iterfind(
         self,
@@ -211,11 +213,13 @@ class ViewMethods(DatabaseBase):
 
         ``extra``: ``type``, ``partial_filter_selector``, ``partitioned``.
         """
-        return self._run(mango.create_index(self._ref, fields, name, ddoc, **extra), callback)
+        return self._run(
+            mango.create_index(self._ref, fields, name, ddoc, **extra), callback, "Database.index"
+        )
 
     def indexes(self, *, callback: Callback | None = None) -> list[AttrDict]:
         """The database's Mango indexes (``ddoc``, ``name``, ``type``, ``def``)."""
-        return self._run(mango.list_indexes(self._ref), callback)
+        return self._run(mango.list_indexes(self._ref), callback, "Database.indexes")
 
     def delete_index(
         self,
@@ -226,18 +230,22 @@ class ViewMethods(DatabaseBase):
         callback: Callback | None = None,
     ) -> AttrDict:
         """Delete a Mango index, given its design doc and name, or an entry of ``indexes()``."""
-        return self._run(mango.delete_index(self._ref, ddoc, name, type), callback)
+        return self._run(
+            mango.delete_index(self._ref, ddoc, name, type), callback, "Database.delete_index"
+        )
 
     def explain(
         self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any
     ) -> AttrDict:
         """How the server would answer ``find(selector, **options)`` (``_explain``)."""
-        return self._run(mango.explain(self._ref, selector, **options), callback)
+        return self._run(
+            mango.explain(self._ref, selector, **options), callback, "Database.explain"
+        )
 
     def compact(self, ddoc: str | None = None, *, callback: Callback | None = None) -> AttrDict:
         """Compact the database, or with ``ddoc`` that design document's view index."""
-        return self._run(ops.compact(self._ref, ddoc), callback)
+        return self._run(ops.compact(self._ref, ddoc), callback, "Database.compact")
 
     def cleanup(self, *, callback: Callback | None = None) -> AttrDict:
         """Remove view index files that no design document uses (``_view_cleanup``)."""
-        return self._run(ops.cleanup(self._ref), callback)
+        return self._run(ops.cleanup(self._ref), callback, "Database.cleanup")

@@ -75,8 +75,6 @@ class Connection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         parser = self.parser
-        if self.idle_limit is not None:
-            self.last_activity = self.loop.time()
         try:
             if self.direct:
                 parser.advance(nbytes)
@@ -98,6 +96,9 @@ class Connection(asyncio.BufferedProtocol):
                 or (wake_on == DATA and parser.buffered)
             ):
                 self._wake()
+                return
+        if self.idle_limit is not None:  # still waiting: the read timeout starts again
+            self.last_activity = self.loop.time()
 
     def eof_received(self) -> bool:
         try:
@@ -134,6 +135,7 @@ class Connection(asyncio.BufferedProtocol):
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
+            self.idle_limit = None
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -153,14 +155,15 @@ class Connection(asyncio.BufferedProtocol):
             self.timed_out = True
             self._wake()
 
-    async def wait(self, idle_limit: float | None) -> None:
-        """Wait to be woken by the protocol, or until ``idle_limit`` s without any data."""
-        waiter = self.loop.create_future()
-        self.waiter = waiter
+    def wait(self, idle_limit: float | None) -> asyncio.Future[None]:
+        """A future the protocol resolves when woken, or after ``idle_limit`` s without
+        any data (then ``timed_out`` is set)."""
+        loop = self.loop
+        waiter = self.waiter = loop.create_future()
         if idle_limit is None:
-            await waiter
-            return
-        now = self.last_activity = self.loop.time()
+            self.idle_limit = None
+            return waiter
+        now = self.last_activity = loop.time()
         self.idle_limit = idle_limit
         timer = self.timer
         if timer is None:
@@ -168,10 +171,7 @@ class Connection(asyncio.BufferedProtocol):
         elif self.timer_at > now + idle_limit:
             timer.cancel()
             self._arm(now + idle_limit)
-        try:
-            await waiter
-        finally:
-            self.idle_limit = None
+        return waiter
 
     async def drain(self) -> None:
         while self.writing_paused and not self.closed:

@@ -195,7 +195,7 @@ class AsyncTransport(TransportBase):
         idle = pool.idle
         while idle:
             conn = idle.pop()
-            if not conn.closed and conn.loop.time() - conn.idle_since <= self._expiry:
+            if not conn.closed and monotonic() - conn.idle_since <= self._expiry:
                 conn.reused = True
                 return conn
             pool.count -= 1
@@ -253,10 +253,11 @@ class AsyncTransport(TransportBase):
         if conn.closed or not conn.parser.keep_alive:
             self._discard(pool, conn)
             return
-        conn.idle_since = conn.loop.time()
+        conn.idle_since = monotonic()
         conn.streaming = False
-        conn.resume()
-        if not pool.hand_over(conn):
+        if conn.reading_paused:
+            conn.resume()
+        if not (pool.waiters and pool.hand_over(conn)):
             pool.idle.append(conn)
 
     def _discard(self, pool: _Pool, conn: Connection) -> None:
@@ -293,14 +294,15 @@ class AsyncTransport(TransportBase):
             except TransportError as exc:
                 if started:
                     self._log_failure(request, exc, started)
-                if not policy.enabled:
-                    raise
                 delay = self._retry_failure(policy, request, exc, attempt, first)
                 if delay is None:
                     raise
             else:
                 if started:
                     self._log(request, response.status, started)
+                status = response.status
+                if status not in policy.statuses and status not in policy.write_statuses:
+                    return response  # the usual case, first
                 if not policy.enabled:
                     return response
                 delay = self._retry_status(policy, request, response, attempt, first)
@@ -314,50 +316,57 @@ class AsyncTransport(TransportBase):
     async def _send_once(self, request: Request) -> Response:
         pool = self._pool(asyncio.get_running_loop())
         head = self._serializer.head(request)
-        # a write is sent again only if the server cannot have seen it
-        retry_stale = request.resendable
         timeout = self._read_timeout(request)
         conn = self._take_idle(pool) or await self._acquire(pool, request)
-        owned = True
+        parser = conn.parser
+        owned = True  # conn counts against the pool until discarded
         try:
-            try:
-                await self._exchange(conn, request, head, timeout)
-            except StaleConnection as stale:
-                owned = False
-                if stale.sent and not retry_stale:
-                    self._discard(pool, conn)
-                    raise ConnectionDropped(
-                        "connection closed before a response", **self._where(request)
-                    ) from None
-                conn.abort()  # its slot goes to the fresh connection
-                self._log_stale(request)
-                conn = await self._connect(pool, request)
-                owned = True
-                await self._exchange(conn, request, head, timeout)
+            while True:  # once more, on a fresh connection, if a reused one was stale
+                try:
+                    chunks = self._write(conn, request, head)
+                    if chunks is not None:
+                        await self._send_chunks(conn, chunks, request, timeout)
+                    while not parser.complete and not (request.stream and parser.headers_complete):
+                        if conn.failure is not None:
+                            raise self._failure(conn, request)
+                        await conn.wait(timeout)
+                        if conn.timed_out:
+                            raise Timeout(
+                                "timed out waiting for the response", **self._where(request)
+                            )
+                    break
+                except StaleConnection as stale:
+                    # a write is sent again only if the server cannot have seen it
+                    if stale.sent and not request.resendable:
+                        raise ConnectionDropped(
+                            "connection closed before a response", **self._where(request)
+                        ) from None
+                    conn.abort()  # its slot goes to the fresh connection
+                    owned = False
+                    self._log_stale(request)
+                    conn = await self._connect(pool, request)
+                    parser, owned = conn.parser, True
         except BaseException:
             if owned:
                 self._discard(pool, conn)
             raise
-        parser = conn.parser
         if request.stream:
             stream = AsyncStream(self, pool, conn, request, timeout)
-            response = Response(
-                parser.status, Headers(parser.headers), stream=stream, reason=parser.reason
-            )
+            response = Response(parser.status, Headers.from_head(parser.raw_head), stream=stream)
             if parser.complete and not parser.buffered:
                 await stream.aclose()
         else:
             response = Response(
-                parser.status, Headers(parser.headers), parser.take_whole(), reason=parser.reason
+                parser.status, Headers.from_head(parser.raw_head), parser.take_whole()
             )
             self._release(pool, conn)
         return response
 
-    async def _exchange(
-        self, conn: Connection, request: Request, head: bytes, idle_limit: float | None
-    ) -> None:
-        parser = conn.parser
-        parser.start(request.method == "HEAD", not request.stream)
+    def _write(
+        self, conn: Connection, request: Request, head: bytes
+    ) -> Iterable[bytes] | AsyncIterable[bytes] | None:
+        """Send the request but a body of chunks, returned (for ``_send_chunks``)."""
+        conn.parser.start(request.method == "HEAD", not request.stream)
         conn.streaming = request.stream
         conn.wake_on = HEAD if request.stream else COMPLETE
         if conn.closed:
@@ -373,20 +382,22 @@ class AsyncTransport(TransportBase):
             transport.write(head + body)
         else:
             transport.write(head)
-            await self._send_chunks(conn, body, request, idle_limit)
-        while not parser.complete and not (request.stream and parser.headers_complete):
-            if conn.failure is not None:
-                exc = conn.failure
-                if isinstance(exc, ParseError):
-                    raise TransportError(str(exc), **self._where(request))
-                if conn.reused and not parser.received:
-                    raise StaleConnection from exc
-                raise ConnectionDropped(
-                    f"connection lost during the response: {exc}", **self._where(request)
-                ) from exc
-            await conn.wait(idle_limit)
-            if conn.timed_out:
-                raise Timeout("timed out waiting for the response", **self._where(request))
+            return body
+        return None
+
+    def _failure(self, conn: Connection, request: Request) -> Exception:
+        """What to raise for a connection that failed before the response was complete."""
+        exc = conn.failure
+        assert exc is not None
+        if isinstance(exc, ParseError):
+            return TransportError(str(exc), **self._where(request))
+        if conn.reused and not conn.parser.received:
+            return StaleConnection()
+        error = ConnectionDropped(
+            f"connection lost during the response: {exc}", **self._where(request)
+        )
+        error.__cause__ = exc
+        return error
 
     async def _send_chunks(
         self,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from time import monotonic, perf_counter
 from urllib.parse import urlsplit
 
-from corduroy.errors import ConnectError, Timeout, TransportError
+from corduroy.errors import ConnectError, ConnectionDropped, Timeout, TransportError
 from corduroy.http.messages import Request, Response
 from corduroy.http.retry import NO_RETRY, Failure, RetryPolicy
 from corduroy.http.wire import RequestSerializer
@@ -144,11 +144,6 @@ def call_options(
             _timeout_override.reset(timeout_token)
 
 
-def retries_enabled(config: HTTPConfig) -> bool:
-    """Does the policy in force for the current call (``call_options`` first) retry at all?"""
-    return (_retry_override.get() or config.retry).enabled
-
-
 _KIND = "_corduroy_failure"
 
 
@@ -225,7 +220,15 @@ class TransportBase:
         attempt: int,
         first: float,
     ) -> float | None:
-        """The wait before a retry after ``error`` (logged), or ``None``."""
+        """The wait before a retry after ``error`` (logged), or ``None``.
+
+        A ``ConnectionDropped`` given up on learns whether the operation may
+        still send a write again itself: only when retries are on.
+        """
+        if isinstance(error, ConnectionDropped):
+            error.may_resend = policy.enabled
+        if not policy.enabled:
+            return None
         failure = failure_kind(error)
         if failure is None:
             return None

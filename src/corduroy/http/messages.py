@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 import orjson
@@ -29,21 +29,65 @@ __all__ = [
     "basic_header",
     "encode_query",
     "error_from",
+    "parse_head",
 ]
 
 #: A request body: nothing, bytes, or chunks sent with chunked transfer encoding.
 Body = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
 
 
-class Headers(Mapping[str, str]):
-    """Case-insensitive, read-only HTTP headers; repeated fields are joined with ``, ``."""
+def parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
+    """The reason phrase and the fields of a response head: its status line and
+    header lines, each ending with CRLF, as the HTTP parser checked them (no
+    folded lines)."""
+    lines = head.decode("latin-1").split("\r\n")
+    status = lines[0].split(" ", 2)
+    fields = []
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            fields.append((name, value.strip(" \t")))
+    return status[2] if len(status) > 2 else "", fields
 
-    __slots__ = ("_items", "_merged")
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only HTTP headers; repeated fields are joined with ``, ``.
+
+    A response's are made with :meth:`from_head` and read from its raw head only
+    when first used: most calls never look at them.
+    """
+
+    __slots__ = ("_head", "_list", "_merged", "_reason")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
-        self._items: list[tuple[str, str]] = pairs
+        self._list: list[tuple[str, str]] | None = pairs
+        self._reason = ""
+        self._head = b""
         self._merged: dict[str, tuple[str, str]] | None = None  # built on first lookup
+
+    @classmethod
+    def from_head(cls, head: bytes) -> Headers:
+        """The fields of a response head (see :func:`parse_head`), parsed when first read."""
+        headers = cls.__new__(cls)
+        headers._head = head
+        headers._list = headers._merged = None
+        return headers
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:
+        items = self._list
+        if items is None:
+            self._reason, items = parse_head(self._head)
+            self._list = items
+        return items
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of the response's status line (``""`` if unknown)."""
+        if self._list is None:
+            self._reason, self._list = parse_head(self._head)
+        return self._reason
 
     @property
     def _map(self) -> dict[str, tuple[str, str]]:
@@ -108,8 +152,7 @@ def encode_query(params: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str:
     return "&".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     """One HTTP request, described, not sent.
 
     ``path`` is already percent-encoded and relative to the server's root url
@@ -117,6 +160,10 @@ class Request:
     ``query`` holds the already-encoded query string (see :func:`encode_query`).
     ``stream`` asks the transport for a :class:`Response` whose body is left on
     the connection and read through ``Response.stream``.
+
+    A ``NamedTuple``, so immutable: made for every request, it costs a third of
+    what a frozen dataclass does (whose ``__init__`` calls ``object.__setattr__``
+    once per field). ``request._replace(headers=...)`` makes a changed copy.
     """
 
     method: str
@@ -194,9 +241,13 @@ class Response:
     headers: Headers
     _body: bytes | bytearray = b""
     stream: Any = None
-    reason: str = ""
     _json: Any = field(default=None, repr=False)
     _decoded: bool = field(default=False, repr=False)
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of the status line (``"OK"``)."""
+        return self.headers.reason
 
     @property
     def body(self) -> bytes:

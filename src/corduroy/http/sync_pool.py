@@ -302,8 +302,6 @@ class SyncTransport(TransportBase):
             except TransportError as exc:
                 if started:
                     self._log_failure(request, exc, started)
-                if not policy.enabled:
-                    raise
                 delay = self._retry_failure(policy, request, exc, attempt, first)
                 if delay is None:
                     raise
@@ -354,14 +352,12 @@ class SyncTransport(TransportBase):
         parser = conn.parser
         if request.stream:
             stream = SyncStream(self, conn, request)
-            response = Response(
-                parser.status, Headers(parser.headers), stream=stream, reason=parser.reason
-            )
+            response = Response(parser.status, Headers.from_head(parser.raw_head), stream=stream)
             if parser.complete and not parser.buffered:
                 stream.close()
         else:
             response = Response(
-                parser.status, Headers(parser.headers), parser.take_whole(), reason=parser.reason
+                parser.status, Headers.from_head(parser.raw_head), parser.take_whole()
             )
             self._release(conn)
         return response

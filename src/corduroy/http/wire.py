@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import httptools
 
 from corduroy.errors import InvalidInput
-from corduroy.http.messages import Request
+from corduroy.http.messages import Request, parse_head
 
 __all__ = [
     "LAST_CHUNK",
@@ -157,10 +157,15 @@ class ResponseParser:
     Call :meth:`start` before each response (``head=True`` for the answer to a
     HEAD request, ``whole=True`` when the body will be taken at once with
     :meth:`take_whole`), :meth:`feed` with what the connection delivers and
-    :meth:`feed_eof` when the peer closed it. ``status``, ``reason`` and
-    ``headers`` are set once ``headers_complete``; body bytes accumulate until
-    taken with :meth:`take`; ``complete`` and ``keep_alive`` are set at the end
-    of the message. Interim 1xx responses are skipped.
+    :meth:`feed_eof` when the peer closed it. ``status`` and ``raw_head`` (the
+    status line and header lines: see ``messages.parse_head``) are set once
+    ``headers_complete``; body bytes accumulate until taken with :meth:`take`;
+    ``complete`` and ``keep_alive`` are set at the end of the message. Interim
+    1xx responses are skipped.
+
+    llhttp is not asked for the header fields: a callback per field, and two
+    strings each, cost more than the rest of a small response. The raw head is
+    kept instead, and parsed if someone reads it (``Headers.from_head``).
     """
 
     __slots__ = (
@@ -168,15 +173,16 @@ class ResponseParser:
         "_direct",
         "_filled",
         "_head",
+        "_interim",
         "_parser",
-        "_reason",
+        "_pending",
         "_stale",
         "_whole",
         "buffered",
         "complete",
-        "headers",
         "headers_complete",
         "keep_alive",
+        "raw_head",
         "received",
         "status",
     )
@@ -185,6 +191,7 @@ class ResponseParser:
         self._parser = _new_parser(self)
         self._stale = False
         self._chunks: deque[bytes] = deque()
+        self._pending: list[bytes] = []  # what arrived before the head was complete
         self.start()
 
     def start(self, head: bool = False, whole: bool = False) -> None:
@@ -196,10 +203,11 @@ class ResponseParser:
         self._whole = whole
         self._direct: bytearray | None = None
         self._filled = 0
-        self._reason = b""
+        self._interim = 0
         self._chunks.clear()
+        self._pending.clear()
         self.status = 0
-        self.headers: list[tuple[str, str]] = []
+        self.raw_head = b""
         self.headers_complete = False
         self.complete = False
         self.keep_alive = False
@@ -207,8 +215,13 @@ class ResponseParser:
         self.buffered = 0
 
     @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The header fields, parsed from ``raw_head``."""
+        return parse_head(self.raw_head)[1]
+
+    @property
     def reason(self) -> str:
-        return self._reason.decode("latin-1")
+        return parse_head(self.raw_head)[0]
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Parse more bytes; raises :class:`ParseError` on malformed input."""
@@ -216,14 +229,29 @@ class ResponseParser:
         if self._direct is not None:  # llhttp has handed the body over to us
             self._copy(data)
             return
+        heading = not self.headers_complete
+        if heading:
+            self._pending.append(bytes(data))  # a copy: the caller may reuse its buffer
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self._stale = True
             raise ParseError(f"malformed HTTP response: {exc}") from None
+        if heading and self.headers_complete:
+            self._keep_head()
         if self._whole and not self.complete and self.headers_complete:
             self._whole = False  # decided once per response, and only for one still arriving
             self._receive_directly()
+
+    def _keep_head(self) -> None:
+        """Keep the final head's status and header lines out of what arrived so far."""
+        pending = self._pending
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        start = 0
+        for _ in range(self._interim):  # skip the 1xx heads
+            start = data.index(b"\r\n\r\n", start) + 4
+        self.raw_head = data[start : data.index(b"\r\n\r\n", start) + 2]
 
     def _receive_directly(self) -> None:
         """Receive the rest of a large body straight into one buffer of its length.
@@ -360,15 +388,10 @@ class ResponseParser:
 
     # httptools callbacks
 
-    def on_status(self, status: bytes) -> None:
-        self._reason += status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
-
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
         if status < 200:
+            self._interim += 1
             return  # interim response; its message_complete follows
         self.status = status
         self.headers_complete = True
@@ -385,9 +408,7 @@ class ResponseParser:
             self.buffered += len(body)
 
     def on_message_complete(self) -> None:
-        if not self.headers_complete:
-            self.headers = []
-            self._reason = b""
+        if not self.headers_complete:  # an interim response
             return
         if not self.complete:
             self.keep_alive = self._parser.should_keep_alive()

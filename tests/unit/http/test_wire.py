@@ -318,3 +318,16 @@ def test_response_body_is_bytes_and_json_reads_the_buffer() -> None:
     assert response.json()["rows"][-1] == 99_999
     body = response.body
     assert type(body) is bytes and body == data and response.body is body
+
+
+def test_response_headers_are_read_from_the_raw_head_when_used() -> None:
+    p = ResponseParser()
+    p.start()
+    p.feed(b"HTTP/1.1 404 Object Not Found\r\nSet-Cookie: a=1\r\nX-Pad:  v \r\n")
+    p.feed(b"set-cookie: b=2\r\nContent-Length: 0\r\n\r\n")
+    assert p.complete
+    headers = Headers.from_head(p.raw_head)
+    assert headers.reason == "Object Not Found"
+    assert headers.get_all("set-cookie") == ["a=1", "b=2"]
+    assert headers["x-pad"] == "v" and headers["Set-Cookie"] == "a=1, b=2"
+    assert Headers.from_head(b"HTTP/1.1 200\r\n").reason == "" and not Headers.from_head(b"")
