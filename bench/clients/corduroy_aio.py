@@ -17,7 +17,8 @@ couch: aio.Couch
 
 async def setup(job: common.Job) -> None:
     global couch
-    couch = aio.Couch(job["url"])  # the default pool: 10 connections
+    # one connection per concurrent request, as the async floor has (the default pool is 10)
+    couch = aio.Couch(job["url"], max_connections=job["concurrency"])
     same.db = couch[job["db"]]  # type: ignore[assignment]
 
 

@@ -19,7 +19,8 @@ db: Database
 
 async def setup(job: common.Job) -> None:
     global couch, db
-    couch = Couch(job["url"])  # the default pool: 10 connections
+    # one connection per concurrent request, as the async floor has (the default pool is 10)
+    couch = Couch(job["url"], max_connections=job["concurrency"])
     db = couch[job["db"]]
 
 
