@@ -177,6 +177,8 @@ class Names:
 
 def canonical(value: object, home: str, attr: str) -> tuple[str, str]:
     """Where ``value`` is defined (or, for a type alias, first found), and its name there."""
+    if getattr(typing, attr, None) is value:  # Literal, Any, ...
+        return "typing", attr
     module = getattr(value, "__module__", None)
     name = getattr(value, "__name__", None)
     if isinstance(value, type | types.FunctionType) or value is typing.Any:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
     from ssl import SSLContext
-    from typing import Any
+    from typing import Any, Literal
 
     from corduroy.api.views import PagedDocs, PagedRows
     from corduroy.auth import Auth, TokenSupplier
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from corduroy.ops.conflicts import Merge
     from corduroy.ops.formatters import FormatterResponse
     from corduroy.replication import ReplicationStatus
+    from corduroy.rowstream import RowStream
     from corduroy.views import FindResult, View
 
 __all__ = ["Couch", "Database", "Partition"]
@@ -266,14 +267,20 @@ class Database(Wrapper[_database.Database]):
         """The server this database is on."""
         return Couch.wrap(self._sync.couch)
 
-    async def all_docs(self, **options: Any) -> View:
+    @overload
+    async def all_docs(self, *, stream: Literal[False] = False, **options: Any) -> View: ...
+    @overload
+    async def all_docs(self, *, stream: Literal[True], **options: Any) -> RowStream: ...
+    @overload
+    async def all_docs(self, *, stream: bool, **options: Any) -> View | RowStream: ...
+    async def all_docs(self, *, stream: bool = False, **options: Any) -> View | RowStream:
         """``_all_docs``: every document's id and rev (``include_docs=True`` for the docs).
 
         A ``View``; ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
         if not options:
-            return await self._sync.all_docs(callback=AWAITING)
-        return await self._sync.all_docs(**options, callback=AWAITING)
+            return await self._sync.all_docs(stream=stream, callback=AWAITING)
+        return await self._sync.all_docs(stream=stream, **options, callback=AWAITING)
 
     async def bulk_get(
         self, docs: Iterable[str | tuple[str, str] | Mapping[str, Any]], **options: Any
@@ -644,6 +651,7 @@ class Database(Wrapper[_database.Database]):
             doc, content, filename, content_type, callback=AWAITING
         )
 
+    @overload
     async def query(
         self,
         map_src: str,
@@ -652,8 +660,44 @@ class Database(Wrapper[_database.Database]):
         language: str = "javascript",
         design: bool | None = None,
         cleanup: bool = False,
+        stream: Literal[False] = False,
         **options: Any,
-    ) -> View:
+    ) -> View: ...
+    @overload
+    async def query(
+        self,
+        map_src: str,
+        reduce_src: str | None = None,
+        *,
+        language: str = "javascript",
+        design: bool | None = None,
+        cleanup: bool = False,
+        stream: Literal[True],
+        **options: Any,
+    ) -> RowStream: ...
+    @overload
+    async def query(
+        self,
+        map_src: str,
+        reduce_src: str | None = None,
+        *,
+        language: str = "javascript",
+        design: bool | None = None,
+        cleanup: bool = False,
+        stream: bool,
+        **options: Any,
+    ) -> View | RowStream: ...
+    async def query(
+        self,
+        map_src: str,
+        reduce_src: str | None = None,
+        *,
+        language: str = "javascript",
+        design: bool | None = None,
+        cleanup: bool = False,
+        stream: bool = False,
+        **options: Any,
+    ) -> View | RowStream:
         """Run map (and reduce) functions saved nowhere; the view options as for ``view``.
 
         Where the server has temporary views (pouchdb-server, CouchDB 1.x) they
@@ -672,6 +716,7 @@ class Database(Wrapper[_database.Database]):
                 language=language,
                 design=design,
                 cleanup=cleanup,
+                stream=stream,
                 callback=AWAITING,
             )
         return await self._sync.query(
@@ -680,6 +725,7 @@ class Database(Wrapper[_database.Database]):
             language=language,
             design=design,
             cleanup=cleanup,
+            stream=stream,
             **options,
             callback=AWAITING,
         )
@@ -828,7 +874,13 @@ class Database(Wrapper[_database.Database]):
         """The database's url, without credentials."""
         return self._sync.url
 
-    async def view(self, name: str, **options: Any) -> View:
+    @overload
+    async def view(self, name: str, *, stream: Literal[False] = False, **options: Any) -> View: ...
+    @overload
+    async def view(self, name: str, *, stream: Literal[True], **options: Any) -> RowStream: ...
+    @overload
+    async def view(self, name: str, *, stream: bool, **options: Any) -> View | RowStream: ...
+    async def view(self, name: str, *, stream: bool = False, **options: Any) -> View | RowStream:
         """Query a view: ``"ddoc/view"``, ``"_design/ddoc/_view/view"`` or ``"_all_docs"``.
 
         Options (CouchDB's): ``key``, ``keys`` (sent in a POST), ``startkey``/
@@ -844,8 +896,8 @@ class Database(Wrapper[_database.Database]):
         memory (not with ``callback=``).
         """
         if not options:
-            return await self._sync.view(name, callback=AWAITING)
-        return await self._sync.view(name, **options, callback=AWAITING)
+            return await self._sync.view(name, stream=stream, callback=AWAITING)
+        return await self._sync.view(name, stream=stream, **options, callback=AWAITING)
 
 
 class Partition(Wrapper[_partition.Partition]):
@@ -864,11 +916,19 @@ class Partition(Wrapper[_partition.Partition]):
         """The partition key (the part of the ids before ``:``)."""
         return self._sync.key
 
-    async def all_docs(self, **options: Any) -> View:
-        """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...)."""
+    @overload
+    async def all_docs(self, *, stream: Literal[False] = False, **options: Any) -> View: ...
+    @overload
+    async def all_docs(self, *, stream: Literal[True], **options: Any) -> RowStream: ...
+    @overload
+    async def all_docs(self, *, stream: bool, **options: Any) -> View | RowStream: ...
+    async def all_docs(self, *, stream: bool = False, **options: Any) -> View | RowStream:
+        """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...);
+        ``stream=True`` returns a ``RowStream`` as ``Database.view`` does.
+        """
         if not options:
-            return await self._sync.all_docs(callback=AWAITING)
-        return await self._sync.all_docs(**options, callback=AWAITING)
+            return await self._sync.all_docs(stream=stream, callback=AWAITING)
+        return await self._sync.all_docs(stream=stream, **options, callback=AWAITING)
 
     async def explain(self, selector: Mapping[str, Any], **options: Any) -> AttrDict:
         """How the server would run ``find(selector)`` in this partition."""
@@ -886,8 +946,16 @@ class Partition(Wrapper[_partition.Partition]):
         """``doc_count``, ``doc_del_count`` and ``sizes`` of the partition."""
         return await self._sync.info(callback=AWAITING)
 
-    async def view(self, name: str, **options: Any) -> View:
-        """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition."""
+    @overload
+    async def view(self, name: str, *, stream: Literal[False] = False, **options: Any) -> View: ...
+    @overload
+    async def view(self, name: str, *, stream: Literal[True], **options: Any) -> RowStream: ...
+    @overload
+    async def view(self, name: str, *, stream: bool, **options: Any) -> View | RowStream: ...
+    async def view(self, name: str, *, stream: bool = False, **options: Any) -> View | RowStream:
+        """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition;
+        ``stream=True`` returns a ``RowStream`` as ``Database.view`` does.
+        """
         if not options:
-            return await self._sync.view(name, callback=AWAITING)
-        return await self._sync.view(name, **options, callback=AWAITING)
+            return await self._sync.view(name, stream=stream, callback=AWAITING)
+        return await self._sync.view(name, stream=stream, **options, callback=AWAITING)

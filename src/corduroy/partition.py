@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from .document import AttrDict
-from .drivers import Callback
+from .drivers import Callback, callback_given
+from .errors import InvalidInput
 from .ops import partitions as ops
 
 if TYPE_CHECKING:
     from ._calls import PartitionCalls  # the callback= overloads (tools/gen_surface.py)
     from .database import Database
+    from .rowstream import RowStream
     from .views import FindResult, View
 else:
 
@@ -20,6 +22,11 @@ else:
 
 
 __all__ = ["Partition"]
+
+
+def _refuse_stream_with_callback(stream: bool, callback: object) -> None:
+    if stream and callback_given(callback):
+        raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
 
 
 class PartitionMethods:
@@ -32,19 +39,58 @@ class PartitionMethods:
         """``doc_count``, ``doc_del_count`` and ``sizes`` of the partition."""
         return self.db._run(ops.partition_info(self.db._ref, self.key), callback, "Partition.info")
 
-    def all_docs(self, *, callback: Callback | None = None, **options: Any) -> View:
-        """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...)."""
-        return self.db._run(
-            ops.partition_all_docs(self.db._ref, self.key, **options),
-            callback,
-            "Partition.all_docs",
-        )
+    @overload
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: Literal[False] = False, **options: Any
+    ) -> View: ...
 
-    def view(self, name: str, *, callback: Callback | None = None, **options: Any) -> View:
-        """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition."""
-        return self.db._run(
-            ops.partition_view(self.db._ref, self.key, name, **options), callback, "Partition.view"
-        )
+    @overload
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: Literal[True], **options: Any
+    ) -> RowStream: ...
+
+    @overload
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: bool, **options: Any
+    ) -> View | RowStream: ...
+
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: bool = False, **options: Any
+    ) -> View | RowStream:
+        """The partition's documents by id (``include_docs``, ``limit``, ``startkey``, ...);
+        ``stream=True`` returns a ``RowStream`` as ``Database.view`` does."""
+        _refuse_stream_with_callback(stream, callback)
+        op = ops.partition_all_docs(self.db._ref, self.key, stream=stream, **options)
+        return self.db._run(op, callback, "Partition.all_docs")
+
+    @overload
+    def view(
+        self,
+        name: str,
+        *,
+        callback: Callback | None = None,
+        stream: Literal[False] = False,
+        **options: Any,
+    ) -> View: ...
+
+    @overload
+    def view(
+        self, name: str, *, callback: Callback | None = None, stream: Literal[True], **options: Any
+    ) -> RowStream: ...
+
+    @overload
+    def view(
+        self, name: str, *, callback: Callback | None = None, stream: bool, **options: Any
+    ) -> View | RowStream: ...
+
+    def view(
+        self, name: str, *, callback: Callback | None = None, stream: bool = False, **options: Any
+    ) -> View | RowStream:
+        """Query the partitioned view ``name`` (``"ddoc/view"``) within the partition;
+        ``stream=True`` returns a ``RowStream`` as ``Database.view`` does."""
+        _refuse_stream_with_callback(stream, callback)
+        op = ops.partition_view(self.db._ref, self.key, name, stream=stream, **options)
+        return self.db._run(op, callback, "Partition.view")
 
     def find(
         self, selector: Mapping[str, Any], *, callback: Callback | None = None, **options: Any

@@ -18,6 +18,8 @@ from corduroy import (
     Document,
     FindResult,
     RequestReplica,
+    Row,
+    RowStream,
     Status,
     View,
 )
@@ -37,6 +39,15 @@ def blocking(couch: corduroy.Couch, db: corduroy.Database) -> None:
     assert_type(db.save({"_id": "x"}, callback=done), RequestReplica)
     assert_type(db.view("ddoc/by_name", limit=3), View)
     assert_type(db.view("ddoc/by_name", callback=done), RequestReplica)
+    assert_type(db.view("ddoc/by_name", stream=True), RowStream)
+    assert_type(db.all_docs(stream=True, include_docs=True), RowStream)
+    assert_type(db.all_docs(stream=False), View)
+    assert_type(db.query("function(doc) { emit(doc._id, 1); }", stream=True), RowStream)
+    assert_type(db.partition("p").all_docs(stream=True), RowStream)
+    maybe_streamed: bool = bool(db)
+    assert_type(db.view("ddoc/by_name", stream=maybe_streamed), View | RowStream)
+    for row in db.all_docs(stream=True):
+        assert_type(row, Row)
     assert_type(db.find({"a": 1}), FindResult)
     assert_type(db.info(), AttrDict)
     assert_type(db.exists(callback=done), RequestReplica)
@@ -73,6 +84,10 @@ async def awaited(couch: corduroy.aio.Couch) -> None:
     part = db.partition("p")
     assert_type(part, corduroy.aio.Partition)
     assert_type(await part.view("ddoc/v"), View)
+    assert_type(await part.view("ddoc/v", stream=True), RowStream)
+    async for streamed in await db.all_docs(stream=True, include_docs=True):
+        assert_type(streamed, Row)
+    assert_type(await db.view("ddoc/by_name", stream=True), RowStream)
     assert_type(await part.info(), AttrDict)
     assert_type(await db.changes(), Any)
     changes: ChangesResult = await db.changes(since=0)

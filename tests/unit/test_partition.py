@@ -18,6 +18,7 @@ from corduroy.ops import partitions as ops
 from corduroy.ops import server as server_ops
 from corduroy.ops.documents import DbRef
 from corduroy.partition import Partition
+from corduroy.rowstream import RowStream
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "couchdb3"
 PDB = DbRef("pdb")
@@ -91,6 +92,26 @@ def test_partition_view_map_and_reduce():
     assert view.total_rows == 3
     total = run(ops.partition_view(PDB, "p1", "_design/pv/_view/by_n"), "partition_view_reduce")
     assert total.rows[0].value == 6
+
+
+def test_partition_rows_streamed_one_at_a_time():
+    # stream=True is the client's choice, not a query option: the request is the recorded one
+    streamed = run(ops.partition_all_docs(PDB, "p1", stream=True), "partition_all_docs")
+    assert isinstance(streamed, RowStream)
+    assert streamed.total_rows == 3
+    assert [row.id for row in streamed] == ["p1:a", "p1:b", "p1:c"]
+    rows = run(
+        ops.partition_view(PDB, "p1", "pv/by_n", reduce=False, stream=True), "partition_view"
+    )
+    assert isinstance(rows, RowStream)
+    assert [(row.key, row.value) for row in rows] == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_stream_with_a_callback_is_refused_before_any_request():
+    part = Couch("http://127.0.0.1:9/")["pdb"].partition("p1")
+    for call in (part.all_docs, lambda **kw: part.view("pv/by_n", **kw)):
+        with pytest.raises(InvalidInput, match="stream=True"):
+            call(stream=True, callback=lambda data, status: None)
 
 
 def test_a_global_view_queried_in_a_partition_is_a_bad_request():

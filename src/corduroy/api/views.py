@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast, overload
 
 from ..document import AttrDict
 from ..drivers import Callback, callback_given, drive_blocking, in_running_loop, iterate_async
@@ -14,6 +14,7 @@ from ..ops.io import Job
 from ..ops.query import query as query_op
 from ..ops.query import query_cleanup as query_cleanup_op
 from ..ops.replication import traits_for
+from ..rowstream import RowStream
 from ..views import FindResult, View
 from .base import DatabaseBase
 
@@ -76,7 +77,29 @@ class PagedDocs(_Pager):
 class ViewMethods(DatabaseBase):
     """Mixed into ``Database``."""
 
-    def view(self, name: str, *, callback: Callback | None = None, **options: Any) -> View:
+    @overload
+    def view(
+        self,
+        name: str,
+        *,
+        callback: Callback | None = None,
+        stream: Literal[False] = False,
+        **options: Any,
+    ) -> View: ...
+
+    @overload
+    def view(
+        self, name: str, *, callback: Callback | None = None, stream: Literal[True], **options: Any
+    ) -> RowStream: ...
+
+    @overload
+    def view(
+        self, name: str, *, callback: Callback | None = None, stream: bool, **options: Any
+    ) -> View | RowStream: ...
+
+    def view(
+        self, name: str, *, callback: Callback | None = None, stream: bool = False, **options: Any
+    ) -> View | RowStream:
         """Query a view: ``"ddoc/view"``, ``"_design/ddoc/_view/view"`` or ``"_all_docs"``.
 
         Options (CouchDB's): ``key``, ``keys`` (sent in a POST), ``startkey``/
@@ -91,23 +114,82 @@ class ViewMethods(DatabaseBase):
         instead, to go through once with ``for`` or ``async for`` in constant
         memory (not with ``callback=``).
         """
-        if options.get("stream") and callback_given(callback):
+        if stream and callback_given(callback):
             raise InvalidInput(
                 "stream=True is for `for`/`async for`; with callback= the View comes "
                 "with its rows read (leave stream out, or use db.iterview)"
             )
-        return self._run(ops.query_view(self._ref, name, **options), callback, "Database.view")
+        op = ops.query_view(self._ref, name, stream=stream, **options)
+        return self._run(op, callback, "Database.view")
 
-    def all_docs(self, *, callback: Callback | None = None, **options: Any) -> View:
+    @overload
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: Literal[False] = False, **options: Any
+    ) -> View: ...
+
+    @overload
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: Literal[True], **options: Any
+    ) -> RowStream: ...
+
+    @overload
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: bool, **options: Any
+    ) -> View | RowStream: ...
+
+    def all_docs(
+        self, *, callback: Callback | None = None, stream: bool = False, **options: Any
+    ) -> View | RowStream:
         """``_all_docs``: every document's id and rev (``include_docs=True`` for the docs).
 
         A ``View``; ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
-        if options.get("stream") and callback_given(callback):
+        if stream and callback_given(callback):
             raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
-        return self._run(
-            ops.query_view(self._ref, "_all_docs", **options), callback, "Database.all_docs"
-        )
+        op = ops.query_view(self._ref, "_all_docs", stream=stream, **options)
+        return self._run(op, callback, "Database.all_docs")
+
+    @overload
+    def query(
+        self,
+        map_src: str,
+        reduce_src: str | None = None,
+        *,
+        language: str = "javascript",
+        design: bool | None = None,
+        cleanup: bool = False,
+        callback: Callback | None = None,
+        stream: Literal[False] = False,
+        **options: Any,
+    ) -> View: ...
+
+    @overload
+    def query(
+        self,
+        map_src: str,
+        reduce_src: str | None = None,
+        *,
+        language: str = "javascript",
+        design: bool | None = None,
+        cleanup: bool = False,
+        callback: Callback | None = None,
+        stream: Literal[True],
+        **options: Any,
+    ) -> RowStream: ...
+
+    @overload
+    def query(
+        self,
+        map_src: str,
+        reduce_src: str | None = None,
+        *,
+        language: str = "javascript",
+        design: bool | None = None,
+        cleanup: bool = False,
+        callback: Callback | None = None,
+        stream: bool,
+        **options: Any,
+    ) -> View | RowStream: ...
 
     def query(
         self,
@@ -118,8 +200,9 @@ class ViewMethods(DatabaseBase):
         design: bool | None = None,
         cleanup: bool = False,
         callback: Callback | None = None,
+        stream: bool = False,
         **options: Any,
-    ) -> View:
+    ) -> View | RowStream:
         """Run map (and reduce) functions saved nowhere; the view options as for ``view``.
 
         Where the server has temporary views (pouchdb-server, CouchDB 1.x) they
@@ -131,11 +214,11 @@ class ViewMethods(DatabaseBase):
         always uses a design document, ``design=False`` only ``_temp_view``.
         ``stream=True`` returns a ``RowStream`` as in :meth:`view`.
         """
-        if options.get("stream") and callback_given(callback):
+        if stream and callback_given(callback):
             raise InvalidInput("stream=True is for `for`/`async for`, not callback=")
         op = query_op(
             self._ref, traits_for(self.couch._conn), map_src, reduce_src, language,
-            design=design, cleanup=cleanup, **options,
+            design=design, cleanup=cleanup, stream=stream, **options,
         )  # fmt: skip
         return self._run(op, callback, "Database.query")
 

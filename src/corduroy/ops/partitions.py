@@ -15,6 +15,7 @@ from urllib.parse import quote
 from ..document import AttrDict
 from ..errors import InvalidInput
 from ..http.messages import Request
+from ..rowstream import RowStream
 from ..views import FoundStream, View
 from .base import JSON_HEADERS, Op, dumps, json_request
 from .documents import DbRef
@@ -48,9 +49,12 @@ def partition_info(db: DbRef, partition: str) -> Op[AttrDict]:
     return AttrDict(response.json())
 
 
-def partition_all_docs(db: DbRef, partition: str, **options: Any) -> Op[View]:
-    """The partition's documents in id order (``_all_docs`` options)."""
+def partition_all_docs(db: DbRef, partition: str, stream: bool = False, **options: Any) -> Op[View]:
+    """The partition's documents in id order (``_all_docs`` options);
+    ``stream=True``: a ``RowStream``."""
     response = yield view_query(partition_path(db, partition) + "/_all_docs", options)
+    if stream:
+        return RowStream("_all_docs", options, response, db.doc_class)  # type: ignore[return-value]
     return View("_all_docs", options, response, db.doc_class)
 
 
@@ -66,10 +70,15 @@ def _view_suffix(name: str) -> tuple[str, str]:
     return "/_design/" + quote(ddoc, safe="") + "/_view/" + quote(view, safe=""), f"{ddoc}/{view}"
 
 
-def partition_view(db: DbRef, partition: str, name: str, **options: Any) -> Op[View]:
-    """Query partitioned view ``ddoc/view`` within one partition."""
+def partition_view(
+    db: DbRef, partition: str, name: str, stream: bool = False, **options: Any
+) -> Op[View]:
+    """Query partitioned view ``ddoc/view`` within one partition; ``stream=True``: a
+    ``RowStream``."""
     suffix, short = _view_suffix(name)
     response = yield view_query(partition_path(db, partition) + suffix, options)
+    if stream:
+        return RowStream(short, options, response, db.doc_class)  # type: ignore[return-value]
     return View(short, options, response, db.doc_class)
 
 
