@@ -74,19 +74,20 @@ class Headers(Mapping[str, str]):
         headers._list = headers._merged = None
         return headers
 
-    @property
-    def _items(self) -> list[tuple[str, str]]:
+    def _parsed(self) -> list[tuple[str, str]]:
+        """The fields; a raw head (and its reason phrase) is parsed on first use."""
         items = self._list
         if items is None:
             self._reason, items = parse_head(self._head)
             self._list = items
         return items
 
+    _items = property(_parsed)
+
     @property
     def reason(self) -> str:
         """The reason phrase of the response's status line (``""`` if unknown)."""
-        if self._list is None:
-            self._reason, self._list = parse_head(self._head)
+        self._parsed()
         return self._reason
 
     @property
