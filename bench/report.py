@@ -25,17 +25,23 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _result(results: dict[str, dict[str, Any]], client: str, op: str) -> dict[str, Any] | None:
+    """One run's figures for ``client`` doing ``op`` (``None`` if it did not)."""
+    got: dict[str, Any] | None = results.get(client, {}).get("results", {}).get(op)
+    return got
+
+
 def figures(rounds: Rounds, client: str, op: str, base: str | None) -> dict[str, float | None]:
     """Medians over the runs of CPU, wall, RSS growth, and CPU relative to ``base``."""
     cpu, wall, rss, ratio = [], [], [], []
     for results in rounds:
-        got = results.get(client, {}).get("results", {}).get(op)
+        got = _result(results, client, op)
         if got is None:
             continue
         cpu.append(got["cpu"])
         wall.append(got["wall"])
         rss.append(got["rss"])
-        ref = results.get(base or "", {}).get("results", {}).get(op) if base else None
+        ref = _result(results, base, op) if base else None
         if ref is not None and ref["cpu"] > 0:
             ratio.append(got["cpu"] / ref["cpu"])
     return {
@@ -97,8 +103,8 @@ def wall_rate(rounds: Rounds, client: str, op: str, base: str) -> tuple[float | 
     """Operations per second in wall time (median), and the median per-run ratio to ``base``."""
     rates, ratios = [], []
     for results in rounds:
-        got = results.get(client, {}).get("results", {}).get(op)
-        ref = results.get(base, {}).get("results", {}).get(op)
+        got = _result(results, client, op)
+        ref = _result(results, base, op)
         if got is None or got["wall"] <= 0:
             continue
         rates.append(1 / got["wall"])
@@ -127,7 +133,7 @@ def async_table(rounds: Rounds) -> list[str]:
 
 
 def _get_cpu(results: dict[str, dict[str, Any]], client: str) -> float | None:
-    got = results.get(client, {}).get("results", {}).get("get")
+    got = _result(results, client, "get")
     return None if got is None else float(got["cpu"])
 
 
